@@ -1,0 +1,5 @@
+export * from './lib/backup-id';
+export * from './lib/backup-manifest';
+export * from './lib/backup-catalog';
+export * from './lib/db-schema';
+export * from './lib/env';

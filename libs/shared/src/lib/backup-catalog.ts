@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { compareBackupIds, parseBackupId } from './backup-id';
+import { BackupManifest, MANIFEST_SUFFIX, parseManifest } from './backup-manifest';
+
+/**
+ * Read-only view of a backup directory, shared by the API (`/status`) and the agent's catalog.
+ *
+ * A backup is listed when its `.db` file exists. When its manifest is there too and agrees on the
+ * size, the entry carries it; otherwise the entry is "unverified" (a file copied by hand or by the
+ * workshop's CronJob) and says so. Temp files (`*.tmp`) and stray names are never listed.
+ */
+export interface CatalogEntry {
+  readonly id: string;
+  readonly file: string;
+  readonly size: number;
+  /** From the manifest when present, else from the timestamp in the name. */
+  readonly createdAt: Date;
+  readonly manifest: BackupManifest | null;
+  /** Why the manifest is missing or was rejected, when it is. */
+  readonly manifestProblem?: string;
+}
+
+/** Entries newest first. A missing directory is an empty catalog. */
+export function readCatalogDir(dir: string): CatalogEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const present = new Set(names);
+  const entries: CatalogEntry[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.db')) continue;
+    const parsed = parseBackupId(name);
+    if (!parsed || `${parsed.id}.db` !== name) continue;
+    let size: number;
+    try {
+      const st = statSync(join(dir, name));
+      if (!st.isFile()) continue;
+      size = st.size;
+    } catch {
+      continue; // pruned between readdir and stat
+    }
+    entries.push(withManifest(dir, parsed.id, name, size, parsed.seconds, present));
+  }
+  return entries.sort((a, b) => compareBackupIds(b.id, a.id));
+}
+
+export function latestBackup(dir: string): CatalogEntry | null {
+  return readCatalogDir(dir)[0] ?? null;
+}
+
+function withManifest(
+  dir: string,
+  id: string,
+  file: string,
+  size: number,
+  seconds: number,
+  present: Set<string>,
+): CatalogEntry {
+  const fallback = { id, file, size, createdAt: new Date(seconds * 1000), manifest: null };
+  const manifestName = `${id}${MANIFEST_SUFFIX}`;
+  if (!present.has(manifestName)) return { ...fallback, manifestProblem: 'no manifest' };
+  let manifest: BackupManifest | null;
+  try {
+    manifest = parseManifest(JSON.parse(readFileSync(join(dir, manifestName), 'utf8')));
+  } catch {
+    manifest = null;
+  }
+  if (!manifest || manifest.id !== id) return { ...fallback, manifestProblem: 'manifest unreadable' };
+  if (manifest.size !== size) {
+    return { ...fallback, manifestProblem: `size ${size} differs from manifest (${manifest.size})` };
+  }
+  return { id, file, size, createdAt: new Date(manifest.created_at), manifest };
+}

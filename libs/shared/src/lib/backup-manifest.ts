@@ -1,0 +1,73 @@
+import { parseBackupId } from './backup-id';
+
+/**
+ * The manifest written beside every backup (`<id>.json`). It is written, fsynced and renamed into
+ * place before the backup file itself is renamed, so a listed backup always has its checksum and
+ * verification result. It never changes afterwards (offsite state is tracked separately).
+ */
+export interface BackupManifest {
+  readonly format: 1;
+  readonly id: string;
+  readonly file: string;
+  /** ISO-8601 UTC, when the snapshot's read transaction started. */
+  readonly created_at: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly page_size: number;
+  readonly page_count: number;
+  /** Events in the snapshot. */
+  readonly rows: number;
+  readonly schema_version: number;
+  readonly sqlite_version: string;
+  /** Why it was taken: the schedule, an operator, or a safety snapshot before a restore. */
+  readonly reason: BackupReason;
+  readonly duration_ms: number;
+  readonly verification: {
+    readonly mode: VerifyMode;
+    readonly ok: boolean;
+    readonly checked_at: string;
+  };
+}
+
+export type VerifyMode = 'quick' | 'full';
+export type BackupReason = 'scheduled' | 'manual' | 'pre-restore' | 'imported';
+
+export const MANIFEST_SUFFIX = '.json';
+
+export function manifestFileName(id: string): string {
+  return `${id}${MANIFEST_SUFFIX}`;
+}
+
+/** Validates a parsed manifest; returns null (never throws) when it is not one of ours. */
+export function parseManifest(value: unknown): BackupManifest | null {
+  if (!value || typeof value !== 'object') return null;
+  const m = value as Record<string, unknown>;
+  const id = typeof m['id'] === 'string' ? parseBackupId(m['id']) : null;
+  const verification = m['verification'] as Record<string, unknown> | undefined;
+  const ok =
+    m['format'] === 1 &&
+    id !== null &&
+    id.id === m['id'] &&
+    m['file'] === `${m['id']}.db` &&
+    typeof m['created_at'] === 'string' &&
+    !Number.isNaN(Date.parse(m['created_at'])) &&
+    isNonNegativeInt(m['size']) &&
+    typeof m['sha256'] === 'string' &&
+    /^[0-9a-f]{64}$/.test(m['sha256']) &&
+    isNonNegativeInt(m['page_size']) &&
+    isNonNegativeInt(m['page_count']) &&
+    isNonNegativeInt(m['rows']) &&
+    isNonNegativeInt(m['schema_version']) &&
+    typeof m['sqlite_version'] === 'string' &&
+    typeof m['reason'] === 'string' &&
+    isNonNegativeInt(m['duration_ms']) &&
+    !!verification &&
+    (verification['mode'] === 'quick' || verification['mode'] === 'full') &&
+    typeof verification['ok'] === 'boolean' &&
+    typeof verification['checked_at'] === 'string';
+  return ok ? (value as BackupManifest) : null;
+}
+
+function isNonNegativeInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}

@@ -1,0 +1,75 @@
+/**
+ * Pure helpers for reading configuration from environment variables. Each app parses its whole
+ * config once at boot with these; an invalid value stops the app with one message that names the
+ * variable, the value and what is expected.
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+export function readString(env: Env, name: string, fallback: string): string {
+  return raw(env, name) ?? fallback;
+}
+
+export function readOptionalString(env: Env, name: string): string | undefined {
+  return raw(env, name);
+}
+
+export function readInt(
+  env: Env,
+  name: string,
+  fallback: number,
+  range: { min?: number; max?: number } = {},
+): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) {
+    throw new ConfigError(name, `must be an integer, got ${JSON.stringify(value)}`);
+  }
+  const n = Number(value);
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
+  if (n < min || n > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  }
+  return n;
+}
+
+export function readPort(env: Env, name: string, fallback: number): number {
+  return readInt(env, name, fallback, { min: 0, max: 65535 });
+}
+
+export function readEnum<T extends string>(
+  env: Env,
+  name: string,
+  fallback: T,
+  allowed: readonly T[],
+): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  if (!match) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return match;
+}
+
+export function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`);
+}

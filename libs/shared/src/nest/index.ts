@@ -1,0 +1,4 @@
+export * from './error-body';
+export * from './json-error.filter';
+export * from './http-metrics';
+export * from './http-app';
