@@ -14,12 +14,14 @@ NX := npx nx
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-node_modules/.installed: package.json package-lock.json
-	@echo "==> installing dependencies (npm ci; better-sqlite3 compiles from source)"
-	npm ci --no-audit --no-fund
-	@touch $@
+# Reinstall only when the lockfile's content changed (a git checkout changes mtimes, not content).
+LOCK_HASH = $(shell sha256sum package-lock.json | cut -c1-16)
 
-install: node_modules/.installed ## install dependencies if missing or out of date
+install: ## install dependencies if missing or out of date
+	@if [ "$$(cat node_modules/.installed 2>/dev/null)" != "$(LOCK_HASH)" ]; then \
+	  echo "==> installing dependencies (npm ci; better-sqlite3 compiles from source)"; \
+	  npm ci --no-audit --no-fund && echo "$(LOCK_HASH)" > node_modules/.installed; \
+	fi
 
 build: install ## build the API and the agent into dist/
 	@echo "==> building dist/apps/api/main.js and dist/apps/backup-agent/main.js"
