@@ -2,39 +2,43 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError } from '@pra-kit/shared';
 import { listen } from '@pra-kit/shared/nest';
+import { EXIT, runCommand, USAGE } from './cli/agent-cli';
 import { parseAgentConfig } from './config/agent-config';
 import { createAgentApp } from './http/create-agent-app';
 
-const HELP = `Usage: node dist/apps/backup-agent/main.js [serve] [--help]
-
-  serve   run the agent: scheduled backups and the HTTP API on AGENT_PORT (default)
-
-Configuration is read from environment variables (see README).
-`;
-
-async function main(argv: string[]): Promise<number> {
-  const [command = 'serve', ...rest] = argv;
-  if (command === '--help' || command === '-h' || rest.includes('--help')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (command !== 'serve') {
-    process.stderr.write(`backup-agent: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
-    return 2;
-  }
+async function serve(): Promise<void> {
   const config = parseAgentConfig(process.env);
-  const app = await createAgentApp(config);
+  const app = await createAgentApp({ config });
   const port = await listen(app, config.port, config.host);
-  new Logger('Main').log(`backup agent listening on http://${config.host}:${port}`);
-  return -1; // keep running
+  new Logger('Main').log(
+    `backup agent listening on http://${config.host}:${port} (database ${config.dbPath}, backups ${config.backupDir}` +
+      `${config.token ? '' : ', NO AUTH: BACKUP_TOKEN is unset'})`,
+  );
+}
+
+async function main(argv: string[]): Promise<number | null> {
+  const [command = 'serve', ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (command === 'serve') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    await serve();
+    return null; // keeps running
+  }
+  return runCommand(command, rest);
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code !== null) process.exitCode = code;
   },
   (err: unknown) => {
     process.stderr.write(`backup-agent: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
+    process.exitCode = err instanceof ConfigError ? EXIT.usage : EXIT.failed;
   },
 );

@@ -1,15 +1,45 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
+import { BackupAgent } from '../core/backup-agent';
+import { systemClock } from '../core/ports';
+import { BackupScheduler } from '../scheduler/backup.scheduler';
+import { AgentMetrics } from './agent-metrics';
 import { AGENT_CONFIG } from './agent.tokens';
+import { BackupsController } from './backups.controller';
+import { BearerTokenGuard } from './bearer-token.guard';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { RestoreController } from './restore.controller';
+
+export interface AgentModuleOptions {
+  readonly config: AgentConfig;
+  readonly registry: Registry;
+  /** Tests pass their own agent (e.g. with a fake clock). */
+  readonly agent?: BackupAgent;
+  /** false in tests that drive backups themselves. */
+  readonly schedule?: boolean;
+}
 
 @Module({})
 export class AgentModule {
-  static forRoot(config: AgentConfig): DynamicModule {
+  static forRoot(options: AgentModuleOptions): DynamicModule {
+    const { config, registry } = options;
     return {
       module: AgentModule,
-      controllers: [HealthController],
-      providers: [{ provide: AGENT_CONFIG, useValue: config }],
+      imports: options.schedule === false ? [] : [ScheduleModule.forRoot()],
+      controllers: [HealthController, BackupsController, RestoreController, MetricsController],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        {
+          provide: BackupAgent,
+          useFactory: () => options.agent ?? new BackupAgent(config, systemClock, new Logger('BackupAgent')),
+        },
+        { provide: AgentMetrics, inject: [BackupAgent], useFactory: (a: BackupAgent) => new AgentMetrics(registry, a) },
+        BearerTokenGuard,
+        ...(options.schedule === false ? [] : [BackupScheduler]),
+      ],
     };
   }
 }

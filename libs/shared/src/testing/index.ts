@@ -1,2 +1,3 @@
 export * from './temp-dir';
 export * from './service-process';
+export * from './events-db';

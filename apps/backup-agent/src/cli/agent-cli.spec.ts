@@ -1,0 +1,72 @@
+import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, runCommand } from './agent-cli';
+
+describe('one-shot commands', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let env: NodeJS.ProcessEnv;
+  let out: string[];
+  let err: string[];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const run = (...argv: string[]) => runCommand(argv[0], argv.slice(1), env, io);
+
+  beforeEach(() => {
+    temp = makeTempDir('cli');
+    env = { DB_PATH: join(temp.path, 'data', 'app.db'), BACKUP_DIR: join(temp.path, 'backup') };
+    out = [];
+    err = [];
+  });
+  afterEach(() => temp.remove());
+
+  it('backup, list, verify and restore with their exit codes', async () => {
+    expect(await run('backup')).toBe(EXIT.failed);
+    expect(err.join('\n')).toMatch(/does not exist/);
+
+    seedEventsDb(env['DB_PATH'] as string, 7);
+    expect(await run('backup')).toBe(EXIT.ok);
+    const id = /backup (app-\d+) ok: 7 rows/.exec(out.join('\n'))?.[1] as string;
+    expect(id).toBeDefined();
+
+    out = [];
+    expect(await run('list', '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(out.join(''))).toEqual([expect.objectContaining({ id, rows: 7, verified: true })]);
+    out = [];
+    expect(await run('list')).toBe(EXIT.ok);
+    expect(out.join('\n')).toMatch(new RegExp(`^${id}\\s+\\S+ \\S+\\s+\\S+\\s+7\\s`, 'm'));
+
+    expect(await run('verify', '--id', `${id}.db`)).toBe(EXIT.ok);
+    expect(await run('restore', '--id', id, '--dry-run')).toBe(EXIT.ok);
+    expect(await run('restore', '--id', '', '--offline')).toBe(EXIT.ok);
+    expect(JSON.parse(out[out.length - 1])).toMatchObject({ mode: 'offline', rows_after: 7, restored: { id } });
+
+    const file = join(temp.path, 'backup', `${id}.db`);
+    const bytes = readFileSync(file);
+    bytes[200] ^= 0xff;
+    writeFileSync(file, bytes);
+    expect(await run('verify')).toBe(EXIT.corrupt);
+    expect(await run('restore', '--id', id)).toBe(EXIT.corrupt);
+    expect(await run('restore', '--id', 'app-1111111111')).toBe(EXIT.notFound);
+  });
+
+  it.each([
+    [['restore'], /give --id <id> or --latest/],
+    [['restore', '--id', '../../etc/passwd'], /invalid backup id/],
+    [['restore', '--id', 'app-1795306644', '--latest'], /either --id or --latest/],
+    [['backup', '--bogus'], /Unknown option '--bogus'/],
+    [['list', '--id', 'app-1795306644'], /unknown option\(s\) for list: --id/],
+    [['restore', '--latest', '--from', 'ftp'], /--from must be local or s3/],
+    [['nope'], /unknown command "nope"/],
+  ])('usage errors exit 2 with a clear message: %j', async (argv, message) => {
+    expect(await run(...(argv as string[]))).toBe(EXIT.usage);
+    expect(err.join('\n')).toMatch(message);
+  });
+
+  it('configuration errors exit 2 naming the variable; --help prints the usage', async () => {
+    env['BACKUP_VERIFY'] = 'sometimes';
+    expect(await run('backup')).toBe(EXIT.usage);
+    expect(err.join('\n')).toMatch(/BACKUP_VERIFY must be one of quick, full/);
+    expect(await run('restore', '--help')).toBe(EXIT.ok);
+    expect(out.join('\n')).toMatch(/^Usage: /);
+  });
+});

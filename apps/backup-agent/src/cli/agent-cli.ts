@@ -1,0 +1,173 @@
+import { ConfigError, InvalidBackupIdError, normalizeBackupId } from '@pra-kit/shared';
+import { parseArgs } from 'node:util';
+import { AgentConfig, parseAgentConfig } from '../config/agent-config';
+import { BackupAgent } from '../core/backup-agent';
+import {
+  BackupCorruptError,
+  BackupDomainError,
+  BackupNotFoundError,
+  OperationInProgressError,
+} from '../core/errors';
+import { Logger, systemClock } from '../core/ports';
+import { formatBackups, formatTable } from './cli-format';
+
+/** Exit codes of the one-shot commands (stable: scripts and Jobs rely on them). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, corrupt: 4, busy: 5 } as const;
+
+export const USAGE = `Usage: node dist/apps/backup-agent/main.js <command> [options]
+
+Commands:
+  serve                          run the agent: scheduled backups and the HTTP API (default)
+  backup                         take one backup now and apply retention
+  restore --id <id> | --latest   restore a backup: verify it, snapshot the current database
+                                 (the safety snapshot undoes the restore), then restore
+          [--offline]            the API is stopped: replace the file (copy, fsync, rename)
+                                 instead of restoring online into the live database
+          [--from local|s3]      take the backup from the local directory or the offsite copy
+          [--dry-run]            say what would happen, change nothing
+  verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
+                                 (a backup without manifest gets one if it passes)
+  list [--json]                  list the restore points, newest first
+
+  --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID)).
+  Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
+
+Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 backup not found,
+            4 backup failed verification, 5 another backup or restore is running
+`;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: CliIo = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+/** Runs a one-shot command (everything but `serve`) and returns its exit code. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = stdio,
+  makeAgent: (config: AgentConfig, logger: Logger) => BackupAgent = defaultAgent,
+): Promise<number> {
+  let config: AgentConfig;
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(command, args);
+    if (options.help) {
+      io.out(USAGE);
+      return EXIT.ok;
+    }
+    config = parseAgentConfig(env);
+  } catch (err) {
+    io.err(`backup-agent ${command}: ${(err as Error).message} (see --help)`);
+    return EXIT.usage;
+  }
+  const logger: Logger = {
+    log: (m) => io.err(`[${new Date().toISOString()}] ${m}`),
+    warn: (m) => io.err(`[${new Date().toISOString()}] WARN ${m}`),
+    error: (m) => io.err(`[${new Date().toISOString()}] ERROR ${m}`),
+  };
+  const agent = makeAgent(config, logger);
+  try {
+    switch (command) {
+      case 'backup': {
+        const m = await agent.backup('manual');
+        io.out(`backup ${m.id} ok: ${m.rows} rows, ${m.size} bytes, sha256 ${m.sha256}`);
+        return EXIT.ok;
+      }
+      case 'restore': {
+        const result = await agent.restore({
+          id: options.id as string,
+          mode: options.offline ? 'offline' : 'online',
+          dryRun: options.dryRun,
+          from: options.from,
+        });
+        io.out(JSON.stringify(result, null, 2));
+        return EXIT.ok;
+      }
+      case 'verify': {
+        const reports = await agent.verify(options.id, options.quick ? 'quick' : 'full');
+        if (reports.length === 0) io.out('no backups to verify');
+        else io.out(formatTable(['ID', 'RESULT', 'DETAIL'], reports.map((r) => [r.id, r.ok ? 'ok' : 'FAILED', r.detail])));
+        return reports.every((r) => r.ok) ? EXIT.ok : EXIT.corrupt;
+      }
+      case 'list': {
+        const list = await agent.list();
+        io.out(options.json ? JSON.stringify(list, null, 2) : formatBackups(list));
+        return EXIT.ok;
+      }
+      default:
+        io.err(`backup-agent: unknown command ${JSON.stringify(command)} (see --help)`);
+        return EXIT.usage;
+    }
+  } catch (err) {
+    io.err(`backup-agent ${command}: ${(err as Error).message}`);
+    return exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof BackupNotFoundError) return EXIT.notFound;
+  if (err instanceof BackupCorruptError) return EXIT.corrupt;
+  if (err instanceof OperationInProgressError) return EXIT.busy;
+  if (err instanceof InvalidBackupIdError || err instanceof ConfigError) return EXIT.usage;
+  if (err instanceof BackupDomainError) return EXIT.failed;
+  return EXIT.failed;
+}
+
+function parseOptions(command: string, args: string[]) {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      id: { type: 'string' },
+      latest: { type: 'boolean' },
+      offline: { type: 'boolean' },
+      from: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  const allowed: Record<string, string[]> = {
+    backup: [],
+    restore: ['id', 'latest', 'offline', 'from', 'dry-run'],
+    verify: ['id', 'quick'],
+    list: ['json'],
+  };
+  const extra = Object.keys(values).filter((k) => k !== 'help' && !(allowed[command] ?? []).includes(k));
+  if (extra.length > 0) throw new Error(`unknown option(s) for ${command}: ${extra.map((e) => `--${e}`).join(', ')}`);
+
+  let id = values.id;
+  if (command === 'restore' && !values.help) {
+    if (values.latest && id !== undefined && id !== '' && id !== 'latest') {
+      throw new Error('give either --id or --latest, not both');
+    }
+    if (!values.latest && id === undefined) throw new Error('which backup? give --id <id> or --latest');
+    id = values.latest || id === '' || id === 'latest' ? 'latest' : normalizeBackupId(id as string);
+  } else if (id !== undefined) {
+    id = normalizeBackupId(id);
+  }
+  const from = values.from;
+  if (from !== undefined && from !== 'local' && from !== 's3') throw new Error('--from must be local or s3');
+  return {
+    help: values.help ?? false,
+    id,
+    offline: values.offline ?? false,
+    from: from as 'local' | 's3' | undefined,
+    dryRun: values['dry-run'] ?? false,
+    quick: values.quick ?? false,
+    json: values.json ?? false,
+  };
+}
+
+function defaultAgent(config: AgentConfig, logger: Logger): BackupAgent {
+  return new BackupAgent(config, systemClock, logger);
+}

@@ -1,0 +1,45 @@
+import { BackupView } from '../core/backup.catalog';
+
+/** Plain-text rendering for the CLI (the HTTP API answers JSON). */
+
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function formatBackups(list: readonly BackupView[]): string {
+  if (list.length === 0) return 'no backups yet';
+  return formatTable(
+    ['ID', 'CREATED (UTC)', 'AGE', 'ROWS', 'SIZE', 'VERIFIED', 'WHERE', 'REASON'],
+    list.map((b) => [
+      b.id,
+      b.created_at.replace('T', ' ').replace(/\.\d+Z$/, ''),
+      formatAge(b.age_seconds),
+      b.rows === null ? '?' : String(b.rows),
+      formatBytes(b.size),
+      b.verified === null ? 'no manifest' : b.verified ? `yes (${b.verify_mode})` : 'FAILED',
+      b.offsite ? `${b.location} (offsite ${b.offsite.state})` : b.location,
+      b.reason ?? '',
+    ]),
+  );
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}

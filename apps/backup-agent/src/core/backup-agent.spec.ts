@@ -1,0 +1,245 @@
+import { parseManifest } from '@pra-kit/shared';
+import { makeTempDir, readMessages, seedEventsDb } from '@pra-kit/shared/testing';
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BackupAgent } from './backup-agent';
+import { sha256File } from './durable-fs';
+import {
+  BackupCorruptError,
+  BackupNotFoundError,
+  OperationInProgressError,
+  SourceCorruptError,
+  SourceUnavailableError,
+} from './errors';
+import { silentLogger } from './ports';
+
+describe('BackupAgent (core, real SQLite files)', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let now: number;
+  let agent: BackupAgent;
+  let dbPath: string;
+  let backupDir: string;
+
+  beforeEach(() => {
+    temp = makeTempDir('core');
+    dbPath = join(temp.path, 'data', 'app.db');
+    backupDir = join(temp.path, 'backup');
+    now = Date.UTC(2026, 10, 21, 10, 0, 0);
+    agent = new BackupAgent(
+      { dbPath, backupDir, verify: 'quick', retention: { keepLast: 100, hourly: 0, daily: 0, weekly: 0 } },
+      { now: () => new Date(now) },
+      silentLogger,
+    );
+  });
+  afterEach(() => temp.remove());
+
+  const files = () => readdirSync(backupDir).filter((n) => !n.startsWith('.')).sort();
+
+  describe('backup', () => {
+    it('writes a verified, checksummed, self-contained backup with its manifest', async () => {
+      seedEventsDb(dbPath, 42);
+      const m = await agent.backup('manual');
+      expect(m.id).toBe(`app-${now / 1000}`);
+      expect(files()).toEqual([`${m.id}.db`, `${m.id}.json`]);
+      const file = join(backupDir, m.file);
+      expect(m).toMatchObject({ rows: 42, reason: 'manual', schema_version: 1, page_size: 4096 });
+      expect(m.verification).toMatchObject({ mode: 'quick', ok: true });
+      expect(m.sha256).toBe(await sha256File(file));
+      expect(parseManifest(JSON.parse(readFileSync(join(backupDir, `${m.id}.json`), 'utf8')))).toEqual(m);
+      // Self-contained: a rollback-journal file, readable alone, with every row.
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+      db.close();
+      expect(readMessages(file)).toEqual(readMessages(dbPath));
+    });
+
+    it('includes rows that are still only in the WAL (what a plain cp misses)', async () => {
+      seedEventsDb(dbPath, 10);
+      const writer = new Database(dbPath);
+      writer.pragma('wal_autocheckpoint = 0');
+      const insert = writer.prepare('INSERT INTO events (ts, message) VALUES (?, ?)');
+      for (let i = 0; i < 500; i++) insert.run('2026-01-01T00:00:00Z', `wal-${i}`);
+      expect(readFileSync(`${dbPath}-wal`).length).toBeGreaterThan(0);
+      const m = await agent.backup('manual');
+      writer.close();
+      expect(m.rows).toBe(510);
+      expect(readMessages(join(backupDir, m.file))).toHaveLength(510);
+    });
+
+    it('never overwrites: two backups in the same second get distinct ids', async () => {
+      seedEventsDb(dbPath, 1);
+      const a = await agent.backup('manual');
+      seedEventsDb(dbPath, 1);
+      const b = await agent.backup('manual');
+      expect([a.id, b.id]).toEqual([`app-${now / 1000}`, `app-${now / 1000}-2`]);
+      expect([a.rows, b.rows]).toEqual([1, 2]);
+      expect((await agent.list()).map((v) => v.id)).toEqual([b.id, a.id]);
+    });
+
+    it('fails clearly when the source is missing, and counts the failure', async () => {
+      await expect(agent.backup('scheduled')).rejects.toBeInstanceOf(SourceUnavailableError);
+      expect(agent.stats.failuresTotal).toBe(1);
+      expect(agent.stats.lastError).toMatch(/does not exist/);
+      expect(existsSync(backupDir) ? files() : []).toEqual([]);
+    });
+
+    it('refuses a corrupt source database and lists nothing for it', async () => {
+      seedEventsDb(dbPath, 2000);
+      const db = new Database(dbPath);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+      const bytes = readFileSync(dbPath);
+      bytes.fill(0x5a, 4096 * 3, 4096 * 6); // scribble over b-tree pages
+      writeFileSync(dbPath, bytes);
+      await expect(agent.backup('scheduled')).rejects.toBeInstanceOf(SourceCorruptError);
+      expect(files()).toEqual([]);
+    });
+
+    it('applies retention after each backup, never pruning the newest verified one', async () => {
+      const small = new BackupAgent(
+        { ...agent.config, retention: { keepLast: 2, hourly: 0, daily: 0, weekly: 0 } },
+        { now: () => new Date(now) },
+        silentLogger,
+      );
+      seedEventsDb(dbPath, 1);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        now += 60_000;
+        ids.push((await small.backup('scheduled')).id);
+      }
+      expect((await small.list()).map((b) => b.id)).toEqual([ids[4], ids[3]]);
+      expect(small.stats.prunedTotal).toBe(3);
+    });
+  });
+
+  describe('restore', () => {
+    it('restores a chosen older point online; its safety snapshot restores the newer state back', async () => {
+      seedEventsDb(dbPath, 10, 'old');
+      const older = await agent.backup('manual');
+      seedEventsDb(dbPath, 5, 'new');
+      const newerMessages = readMessages(dbPath);
+      now += 60_000;
+
+      const result = await agent.restore({ id: older.id, mode: 'online' });
+      expect(result).toMatchObject({ mode: 'online', rows_before: 15, rows_after: 10, dry_run: false });
+      expect(result.restored).toMatchObject({ id: older.id, rows: 10, from: 'local' });
+      expect(readMessages(dbPath)).toEqual(newerMessages.slice(0, 10));
+      const live = new Database(dbPath);
+      expect(live.pragma('journal_mode', { simple: true })).toBe('wal'); // still the API's WAL db
+      live.close();
+
+      const safety = result.safety_snapshot as string;
+      expect((await agent.get(safety)).reason).toBe('pre-restore');
+      const undo = await agent.restore({ id: safety, mode: 'online' });
+      expect(undo.rows_after).toBe(15);
+      expect(readMessages(dbPath)).toEqual(newerMessages);
+    });
+
+    it('dry run answers what would happen and changes nothing', async () => {
+      seedEventsDb(dbPath, 3);
+      const m = await agent.backup('manual');
+      seedEventsDb(dbPath, 3);
+      const before = await sha256File(dbPath);
+      const listed = files();
+      const result = await agent.restore({ id: 'latest', mode: 'online', dryRun: true });
+      expect(result).toMatchObject({ dry_run: true, rows_before: 6, rows_after: null, safety_snapshot: null });
+      expect(result.restored.id).toBe(m.id);
+      expect(await sha256File(dbPath)).toBe(before);
+      expect(files()).toEqual(listed);
+    });
+
+    it('restores offline into an empty data directory (lost volume) with every row', async () => {
+      seedEventsDb(dbPath, 1234);
+      const m = await agent.backup('scheduled');
+      const expected = readMessages(dbPath);
+      rmSync(join(temp.path, 'data'), { recursive: true, force: true });
+
+      const result = await agent.restore({ id: 'latest', mode: 'offline' });
+      expect(result).toMatchObject({ mode: 'offline', rows_before: null, rows_after: 1234, safety_snapshot: null });
+      expect(result.restored.id).toBe(m.id);
+      expect(readMessages(dbPath)).toEqual(expected);
+      expect(readdirSync(join(temp.path, 'data'))).toEqual(['app.db']);
+    });
+
+    it('offline restore removes a stale WAL so it cannot be replayed into the restored file', async () => {
+      seedEventsDb(dbPath, 5, 'kept');
+      const m = await agent.backup('manual');
+      const writer = new Database(dbPath);
+      writer.pragma('wal_autocheckpoint = 0');
+      writer.prepare('INSERT INTO events (ts, message) VALUES (?, ?)').run('t', 'only-in-wal');
+      // Simulate a crashed API: copy the WAL aside while the connection is open, then restore it.
+      const wal = readFileSync(`${dbPath}-wal`);
+      writer.close();
+      writeFileSync(`${dbPath}-wal`, wal);
+      const result = await agent.restore({ id: m.id, mode: 'offline' });
+      expect(result.rows_after).toBe(5);
+      expect(readMessages(dbPath)).toEqual(['kept-0', 'kept-1', 'kept-2', 'kept-3', 'kept-4']);
+      // ...and the state it replaced, WAL included, is in the safety snapshot.
+      const safety = await agent.get(result.safety_snapshot as string);
+      expect(safety.rows).toBe(6);
+    });
+
+    it('refuses a tampered backup (one byte flipped) and changes nothing', async () => {
+      seedEventsDb(dbPath, 50);
+      const m = await agent.backup('manual');
+      seedEventsDb(dbPath, 1);
+      const file = join(backupDir, m.file);
+      const bytes = readFileSync(file);
+      bytes[bytes.length - 100] ^= 0x01;
+      writeFileSync(file, bytes);
+      const liveBefore = await sha256File(dbPath);
+      const listed = files();
+
+      for (const mode of ['online', 'offline'] as const) {
+        const attempt = agent.restore({ id: m.id, mode });
+        await expect(attempt).rejects.toBeInstanceOf(BackupCorruptError);
+        await expect(attempt).rejects.toThrow(/sha256 .* does not match/);
+      }
+      expect(await sha256File(dbPath)).toBe(liveBefore);
+      expect(files()).toEqual(listed); // no safety snapshot was taken either
+      expect((await agent.verify(m.id))[0]).toMatchObject({ ok: false });
+    });
+
+    it('reports unknown ids and refuses a backup that has no manifest until it is verified', async () => {
+      seedEventsDb(dbPath, 2);
+      await expect(agent.restore({ id: 'app-1111111111', mode: 'online' })).rejects.toBeInstanceOf(BackupNotFoundError);
+      await expect(agent.restore({ id: 'latest', mode: 'online' })).rejects.toBeInstanceOf(BackupNotFoundError);
+
+      const m = await agent.backup('manual');
+      const copied = `app-${now / 1000 + 5}`;
+      writeFileSync(join(backupDir, `${copied}.db`), readFileSync(join(backupDir, m.file)));
+      expect((await agent.get(copied)).verified).toBeNull();
+      await expect(agent.restore({ id: copied, mode: 'online' })).rejects.toThrow(/no manifest/);
+
+      const [report] = await agent.verify(copied);
+      expect(report).toMatchObject({ id: copied, ok: true, adopted: true });
+      expect((await agent.get(copied))).toMatchObject({ verified: true, reason: 'imported', rows: 2 });
+      await expect(agent.restore({ id: copied, mode: 'online' })).resolves.toMatchObject({ rows_after: 2 });
+    });
+
+    it('runs one operation at a time: a second restore or backup gets OperationInProgressError', async () => {
+      seedEventsDb(dbPath, 20_000);
+      const m = await agent.backup('manual');
+      const first = agent.restore({ id: m.id, mode: 'online' });
+      await expect(agent.restore({ id: m.id, mode: 'online' })).rejects.toMatchObject({
+        code: 'RESTORE_IN_PROGRESS',
+      });
+      await expect(agent.backup('manual')).rejects.toBeInstanceOf(OperationInProgressError);
+      await expect(first).resolves.toMatchObject({ rows_after: 20_000 });
+      await expect(agent.backup('manual')).resolves.toMatchObject({ rows: 20_000 });
+    });
+  });
+
+  it('cleans leftovers of an interrupted run at start and never lists them', async () => {
+    seedEventsDb(dbPath, 1);
+    const m = await agent.backup('manual');
+    writeFileSync(join(backupDir, 'app-1795000000.db.tmp'), 'partial');
+    writeFileSync(join(backupDir, 'app-1795000001.json'), '{}'); // manifest whose .db never landed
+    writeFileSync(join(temp.path, 'data', '.app.db.restore.tmp'), 'partial');
+    expect((await agent.list()).map((b) => b.id)).toEqual([m.id]);
+    expect(await agent.start()).toBe(true);
+    expect(files()).toEqual([`${m.id}.db`, `${m.id}.json`]);
+    expect(readdirSync(join(temp.path, 'data')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});

@@ -1,0 +1,306 @@
+import { BackupManifest, BackupReason, normalizeBackupId, VerifyMode } from '@pra-kit/shared';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { BackupCreator } from './backup.creator';
+import { BackupView, buildCatalog, OffsiteState } from './backup.catalog';
+import { BackupRestorer, RestoreMode, RestoreResult } from './backup.restorer';
+import { BackupStore, StoredBackup } from './backup.store';
+import { sha256File, writeFileDurable } from './durable-fs';
+import { BackupCorruptError, BackupNotFoundError, OperationInProgressError } from './errors';
+import { LocalDirStore } from './local-dir.store';
+import { OperationKind, OperationLock } from './operation.lock';
+import { Clock, Logger } from './ports';
+import { decideRetention, RetentionPolicy } from './retention.policy';
+import { inspectDatabase, removeQuietly } from './sqlite-file';
+
+export interface AgentCoreConfig {
+  readonly dbPath: string;
+  readonly backupDir: string;
+  readonly verify: VerifyMode;
+  readonly retention: RetentionPolicy;
+}
+
+/** The offsite side (S3/MinIO), when configured. Implemented by OffsiteReplicator. */
+export interface Offsite {
+  readonly store: BackupStore;
+  /** A new verified local backup exists: copy it, asynchronously, with retries. Never throws. */
+  backupCreated(manifest: BackupManifest): void;
+  /** State of a backup's offsite copy when it is not (yet) in the store. */
+  stateOf(id: string): OffsiteState | null;
+}
+
+export interface RestoreRequest {
+  /** A backup id, or `latest` (the newest verified backup). */
+  readonly id: string;
+  readonly mode: RestoreMode;
+  readonly dryRun?: boolean;
+  /** Where to take the backup from; by default the local copy, or offsite when there is none. */
+  readonly from?: 'local' | 's3';
+}
+
+export interface VerifyReport {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** A manifest was written for a backup that had none (after it passed the check). */
+  readonly adopted?: boolean;
+}
+
+/** Counters and last results, read by /metrics. */
+export interface AgentStats {
+  backupsTaken: number;
+  failuresTotal: number;
+  lastAttemptAt: Date | null;
+  lastSuccessAt: Date | null;
+  lastDurationMs: number | null;
+  lastSizeBytes: number | null;
+  lastRows: number | null;
+  lastError: string | null;
+  lastBackupId: string | null;
+  restoresTotal: number;
+  lastRestoreAt: Date | null;
+  prunedTotal: number;
+}
+
+/**
+ * The backup domain's entry point, used by the HTTP API, the scheduler and the CLI alike. Every
+ * backup and restore runs under the operation lock: one at a time, across processes.
+ */
+export class BackupAgent {
+  readonly local: LocalDirStore;
+  readonly stats: AgentStats = {
+    backupsTaken: 0,
+    failuresTotal: 0,
+    lastAttemptAt: null,
+    lastSuccessAt: null,
+    lastDurationMs: null,
+    lastSizeBytes: null,
+    lastRows: null,
+    lastError: null,
+    lastBackupId: null,
+    restoresTotal: 0,
+    lastRestoreAt: null,
+    prunedTotal: 0,
+  };
+  private readonly lock: OperationLock;
+  private readonly creator: BackupCreator;
+  private readonly restorer: BackupRestorer;
+
+  constructor(
+    readonly config: AgentCoreConfig,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    readonly offsite: Offsite | null = null,
+  ) {
+    this.local = new LocalDirStore(config.backupDir);
+    this.lock = new OperationLock(join(config.backupDir, '.agent.lock'));
+    this.creator = new BackupCreator(config, clock, logger);
+    this.restorer = new BackupRestorer(config, this.creator, logger);
+  }
+
+  /** What is running in this process right now, if anything. */
+  get running(): OperationKind | null {
+    return this.lock.current;
+  }
+
+  /** Removes leftovers of an interrupted run. Skipped (false) when another process holds the lock. */
+  async start(): Promise<boolean> {
+    try {
+      await this.lock.run('prune', () => this.creator.cleanLeftovers(dirname(this.config.dbPath)));
+      return true;
+    } catch (err) {
+      if (err instanceof OperationInProgressError) return false;
+      throw err;
+    }
+  }
+
+  /** Takes a backup, then applies retention. Failures are counted, recorded, and rethrown. */
+  async backup(reason: BackupReason): Promise<BackupManifest> {
+    const started = this.clock.now();
+    this.stats.lastAttemptAt = started;
+    let manifest: BackupManifest;
+    try {
+      manifest = await this.lock.run('backup', async () => {
+        const m = await this.creator.create(reason);
+        await this.pruneLocked();
+        return m;
+      });
+    } catch (err) {
+      if (!(err instanceof OperationInProgressError)) {
+        this.stats.failuresTotal++;
+        this.stats.lastError = (err as Error).message;
+      }
+      throw err;
+    }
+    Object.assign(this.stats, {
+      backupsTaken: this.stats.backupsTaken + 1,
+      lastSuccessAt: new Date(manifest.created_at),
+      lastDurationMs: manifest.duration_ms,
+      lastSizeBytes: manifest.size,
+      lastRows: manifest.rows,
+      lastBackupId: manifest.id,
+      lastError: null,
+    });
+    this.offsite?.backupCreated(manifest);
+    return manifest;
+  }
+
+  async restore(request: RestoreRequest): Promise<RestoreResult> {
+    return this.lock.run('restore', async () => {
+      const source = await this.locate(request.id, request.from);
+      let file = this.local.pathOf(source.id);
+      let download: string | null = null;
+      if (source.from === 's3') {
+        download = join(this.config.backupDir, `.${source.id}.download.tmp`);
+        await mkdir(this.config.backupDir, { recursive: true });
+        await (this.offsite as Offsite).store.fetch(source.id, download);
+        file = download;
+      }
+      try {
+        const result = await this.restorer.restore({
+          manifest: source.manifest,
+          file,
+          from: source.from,
+          mode: request.mode,
+          dryRun: request.dryRun ?? false,
+        });
+        if (!result.dry_run) {
+          this.stats.restoresTotal++;
+          this.stats.lastRestoreAt = this.clock.now();
+        }
+        return result;
+      } finally {
+        if (download) await removeQuietly(download);
+      }
+    });
+  }
+
+  /** Restore points, newest first (local and offsite merged). */
+  async list(): Promise<BackupView[]> {
+    const local = await this.local.list();
+    let offsite: StoredBackup[] | null = null;
+    if (this.offsite) {
+      try {
+        offsite = await this.offsite.store.list();
+      } catch (err) {
+        this.logger.warn(`offsite listing failed: ${(err as Error).message}`);
+        offsite = [];
+      }
+    }
+    return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
+  }
+
+  async get(id: string): Promise<BackupView> {
+    const wanted = id === 'latest' ? id : normalizeBackupId(id);
+    const all = await this.list();
+    const found =
+      wanted === 'latest'
+        ? all.find((b) => b.verified && b.reason !== 'pre-restore')
+        : all.find((b) => b.id === wanted);
+    if (!found) throw new BackupNotFoundError(wanted);
+    return found;
+  }
+
+  /**
+   * Re-checks sha256 and integrity of one backup or all local ones. A backup without a manifest
+   * that passes the integrity check is adopted: a manifest is written for it (reason `imported`).
+   */
+  async verify(id?: string, mode: VerifyMode = 'full'): Promise<VerifyReport[]> {
+    return this.lock.run('verify', async () => {
+      const all = await this.local.list();
+      const targets = id === undefined ? all : all.filter((b) => b.id === normalizeBackupId(id));
+      if (id !== undefined && targets.length === 0) throw new BackupNotFoundError(normalizeBackupId(id));
+      const reports: VerifyReport[] = [];
+      for (const b of targets) reports.push(await this.verifyOne(b, mode));
+      return reports;
+    });
+  }
+
+  /** Applies retention now (also done after every backup). */
+  async prune(): Promise<string[]> {
+    return this.lock.run('prune', () => this.pruneLocked());
+  }
+
+  private async pruneLocked(): Promise<string[]> {
+    const list = await this.local.list();
+    const decision = decideRetention(
+      list.map((b) => ({ id: b.id, createdAt: b.createdAt, verified: b.manifest?.verification.ok === true })),
+      this.config.retention,
+      this.clock.now(),
+    );
+    for (const id of decision.expired) await this.local.remove(id);
+    await this.creator.cleanLeftovers();
+    if (decision.expired.length > 0) {
+      this.stats.prunedTotal += decision.expired.length;
+      this.logger.log(`retention removed ${decision.expired.length} backup(s): ${decision.expired.join(', ')}`);
+    }
+    return [...decision.expired];
+  }
+
+  private async locate(
+    id: string,
+    from: 'local' | 's3' | undefined,
+  ): Promise<{ id: string; manifest: BackupManifest; from: 'local' | 's3' }> {
+    const wanted = id === 'latest' || id === '' ? 'latest' : normalizeBackupId(id);
+    if (from === 's3' && !this.offsite) {
+      throw new BackupNotFoundError(wanted, 'offsite: offsite copies are not configured (S3_BUCKET)');
+    }
+    const pick = (list: StoredBackup[]) =>
+      wanted === 'latest' ? list.find(isLatestCandidate) : list.find((b) => b.id === wanted);
+
+    if (from !== 's3') {
+      const local = pick(await this.local.list());
+      if (local?.manifest) return { id: local.id, manifest: local.manifest, from: 'local' };
+      if (local && !local.manifest) {
+        throw new BackupCorruptError(local.id, `no manifest, so no checksum to verify; run "verify --id ${local.id}" first`);
+      }
+      if (from === 'local' || !this.offsite) throw new BackupNotFoundError(wanted);
+    }
+    const remote = pick(await (this.offsite as Offsite).store.list());
+    if (!remote?.manifest) throw new BackupNotFoundError(wanted, `offsite (${(this.offsite as Offsite).store.location})`);
+    return { id: remote.id, manifest: remote.manifest, from: 's3' };
+  }
+
+  private async verifyOne(b: StoredBackup, mode: VerifyMode): Promise<VerifyReport> {
+    const file = this.local.pathOf(b.id);
+    if (b.manifest) {
+      try {
+        await this.restorer.verify({ manifest: b.manifest, file }, mode);
+        return { id: b.id, ok: true, detail: `sha256 and ${mode} check ok` };
+      } catch (err) {
+        if (err instanceof BackupCorruptError) return { id: b.id, ok: false, detail: err.reason };
+        throw err;
+      }
+    }
+    if (!existsSync(file)) return { id: b.id, ok: false, detail: 'file disappeared' };
+    const inspection = inspectDatabase(file, mode);
+    if (!inspection.ok || !inspection.facts) return { id: b.id, ok: false, detail: inspection.detail };
+    const manifest: BackupManifest = {
+      format: 1,
+      id: b.id,
+      file: `${b.id}.db`,
+      created_at: b.createdAt.toISOString(),
+      size: b.size,
+      sha256: await sha256File(file),
+      page_size: inspection.facts.pageSize,
+      page_count: inspection.facts.pageCount,
+      rows: inspection.facts.rows,
+      schema_version: inspection.facts.schemaVersion,
+      sqlite_version: inspection.facts.sqliteVersion,
+      reason: 'imported',
+      duration_ms: 0,
+      verification: { mode, ok: true, checked_at: this.clock.now().toISOString() },
+    };
+    await writeFileDurable(this.local.manifestPathOf(b.id), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { id: b.id, ok: true, detail: `${mode} check ok; manifest written (it had none)`, adopted: true };
+  }
+}
+
+/**
+ * `latest` is the newest verified backup that the schedule or an operator took. Safety snapshots
+ * (`pre-restore`) hold the state a restore replaced; they are restored by id, on purpose.
+ */
+function isLatestCandidate(b: StoredBackup): boolean {
+  return b.manifest?.verification.ok === true && b.manifest.reason !== 'pre-restore';
+}

@@ -1,0 +1,145 @@
+import {
+  BackupManifest,
+  BackupReason,
+  backupFileName,
+  formatBackupId,
+  manifestFileName,
+  VerifyMode,
+} from '@pra-kit/shared';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durable-fs';
+import { SourceCorruptError, SourceUnavailableError } from './errors';
+import { Clock, Logger } from './ports';
+import {
+  copyDatabase,
+  describeSqliteError,
+  inspectDatabase,
+  isCorruptionError,
+  makeStandalone,
+  removeQuietly,
+} from './sqlite-file';
+
+export interface BackupCreatorOptions {
+  readonly dbPath: string;
+  readonly backupDir: string;
+  readonly verify: VerifyMode;
+}
+
+/**
+ * Takes one backup of the live database into the backup directory, following the rule "nothing
+ * partial is ever visible":
+ *
+ *   snapshot (online backup API) -> <id>.db.tmp -> standalone journal -> integrity check -> fsync
+ *   -> sha256 -> manifest <id>.json (durable) -> rename <id>.db.tmp to <id>.db -> fsync the dir.
+ *
+ * Only the last rename makes the backup exist; a crash anywhere before leaves a temp file (or an
+ * orphan manifest) that `cleanLeftovers` removes and that is never listed.
+ */
+export class BackupCreator {
+  constructor(
+    private readonly options: BackupCreatorOptions,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates a backup. The caller holds the operation lock. */
+  async create(reason: BackupReason): Promise<BackupManifest> {
+    const { dbPath, backupDir, verify } = this.options;
+    if (!existsSync(dbPath)) {
+      throw new SourceUnavailableError(`source database ${dbPath} does not exist (nothing to back up)`);
+    }
+    await mkdir(backupDir, { recursive: true });
+    const started = this.clock.now();
+    const id = this.nextId(started);
+    const tmp = join(backupDir, `${backupFileName(id)}.tmp`);
+    const manifestPath = join(backupDir, manifestFileName(id));
+    const t0 = performance.now();
+    try {
+      try {
+        await copyDatabase(dbPath, tmp);
+      } catch (err) {
+        if (isCorruptionError(err)) {
+          throw new SourceCorruptError(`the live database ${dbPath} is corrupt: ${describeSqliteError(err)}`);
+        }
+        if (!existsSync(dbPath)) throw new SourceUnavailableError(`source database ${dbPath} disappeared`);
+        throw err;
+      }
+      makeStandalone(tmp);
+      const inspection = inspectDatabase(tmp, verify);
+      if (!inspection.ok || !inspection.facts) {
+        throw new SourceCorruptError(
+          `the snapshot of ${dbPath} failed ${verify === 'full' ? 'integrity_check' : 'quick_check'}: ${inspection.detail}`,
+        );
+      }
+      await fsyncFile(tmp);
+      const [sha256, { size }] = await Promise.all([sha256File(tmp), stat(tmp)]);
+      const manifest: BackupManifest = {
+        format: 1,
+        id,
+        file: backupFileName(id),
+        created_at: started.toISOString(),
+        size,
+        sha256,
+        page_size: inspection.facts.pageSize,
+        page_count: inspection.facts.pageCount,
+        rows: inspection.facts.rows,
+        schema_version: inspection.facts.schemaVersion,
+        sqlite_version: inspection.facts.sqliteVersion,
+        reason,
+        duration_ms: Math.round(performance.now() - t0),
+        verification: { mode: verify, ok: true, checked_at: this.clock.now().toISOString() },
+      };
+      await writeFileDurable(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+      await renameDurable(tmp, join(backupDir, backupFileName(id)));
+      this.logger.log(
+        `backup ${id} (${reason}): ${manifest.rows} rows, ${size} bytes, ${verify}_check ok, ${manifest.duration_ms} ms`,
+      );
+      return manifest;
+    } catch (err) {
+      await removeQuietly(tmp, manifestPath);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes what an interrupted backup or restore left: temp files and manifests whose backup was
+   * never renamed into place. The caller holds the operation lock, so nothing is in progress.
+   */
+  async cleanLeftovers(dataDir?: string): Promise<string[]> {
+    const removed: string[] = [];
+    const names = await readdir(this.options.backupDir).catch(() => [] as string[]);
+    const present = new Set(names);
+    for (const name of names) {
+      const orphanManifest = /^app-[\d-]+\.json$/.test(name) && !present.has(name.replace(/\.json$/, '.db'));
+      if (name.endsWith('.tmp') || orphanManifest) {
+        await rm(join(this.options.backupDir, name), { force: true });
+        removed.push(name);
+      }
+    }
+    if (dataDir) {
+      for (const name of await readdir(dataDir).catch(() => [] as string[])) {
+        if (name.endsWith('.restore.tmp')) {
+          await rm(join(dataDir, name), { force: true });
+          removed.push(name);
+        }
+      }
+    }
+    if (removed.length > 0) this.logger.warn(`removed leftovers of an interrupted run: ${removed.join(', ')}`);
+    return removed;
+  }
+
+  /** `app-<seconds>`, or `app-<seconds>-<n>` when that second is taken: never overwrite a backup. */
+  private nextId(at: Date): string {
+    const seconds = Math.floor(at.getTime() / 1000);
+    for (let seq = 1; ; seq++) {
+      const id = formatBackupId(seconds, seq);
+      const taken = [backupFileName(id), `${backupFileName(id)}.tmp`, manifestFileName(id)].some((n) =>
+        existsSync(join(this.options.backupDir, n)),
+      );
+      if (!taken) return id;
+    }
+  }
+}
+

@@ -1,0 +1,142 @@
+import Database from 'better-sqlite3';
+import { rm } from 'node:fs/promises';
+import { countEvents, VerifyMode } from '@pra-kit/shared';
+
+/**
+ * SQLite-level operations on files: the online snapshot and the inspection/verification of a
+ * database file. No catalog or naming logic here.
+ */
+
+/** "Copy every remaining page in the next step": a busy writer can never starve the backup. */
+const ALL_PAGES = 0x7fffffff;
+
+export interface DbFacts {
+  readonly pageSize: number;
+  readonly pageCount: number;
+  readonly rows: number;
+  readonly schemaVersion: number;
+  readonly sqliteVersion: string;
+}
+
+export interface Inspection {
+  readonly ok: boolean;
+  /** "ok", or the first problems reported by the check, or why the file could not be read. */
+  readonly detail: string;
+  readonly facts: DbFacts | null;
+}
+
+/** Progress hook: return a page count for the next step (0 to hold the lock and wait). */
+export type BackupStepHook = () => number;
+
+/**
+ * Copies `source` into `dest` with SQLite's online backup API and returns the page count.
+ *
+ * The copy is consistent: it reflects one committed state of the source, WAL content included
+ * (a plain `cp` of the main file misses committed rows still in `-wal`). All pages go in a single
+ * step, so a writer committing between steps cannot make SQLite restart the copy forever.
+ *
+ * better-sqlite3 reports "done, 0 pages" when the very first step meets a lock (SQLITE_BUSY before
+ * SQLite knows the page count): that is retried here, never taken for success.
+ */
+export async function copyDatabase(
+  sourcePath: string,
+  destPath: string,
+  options: { readonly?: boolean; busyTimeoutMs?: number; onStep?: BackupStepHook } = {},
+): Promise<number> {
+  const source = new Database(sourcePath, {
+    fileMustExist: true,
+    readonly: options.readonly ?? false,
+    timeout: options.busyTimeoutMs ?? 5000,
+  });
+  try {
+    const deadline = Date.now() + (options.busyTimeoutMs ?? 5000);
+    for (;;) {
+      const progress = await source.backup(destPath, { progress: options.onStep ?? (() => ALL_PAGES) });
+      if (progress.totalPages > 0 && progress.remainingPages === 0) return progress.totalPages;
+      if (Date.now() > deadline) {
+        throw Object.assign(new Error(`database ${destPath} stayed locked; backup not started`), {
+          code: 'SQLITE_BUSY',
+        });
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    source.close();
+  }
+}
+
+/**
+ * Makes a fresh snapshot file self-contained: the backup API copies the source's header, which says
+ * "WAL"; switching to a rollback journal means the file alone is the database (it can be opened
+ * read-only, copied, checksummed, or `cp`ed into place like the workshop does).
+ */
+export function makeStandalone(path: string): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+}
+
+/** Reads the facts of a database file and runs quick_check or integrity_check on it. */
+export function inspectDatabase(path: string, mode: VerifyMode): Inspection {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const rows = db.pragma(mode === 'full' ? 'integrity_check(20)' : 'quick_check(20)') as Record<string, string>[];
+    const problems = rows.map((r) => Object.values(r)[0]);
+    const ok = problems.length === 1 && problems[0] === 'ok';
+    const facts: DbFacts = {
+      pageSize: Number(db.pragma('page_size', { simple: true })),
+      pageCount: Number(db.pragma('page_count', { simple: true })),
+      schemaVersion: Number(db.pragma('user_version', { simple: true })),
+      sqliteVersion: (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+      rows: ok ? countEvents(db) : 0,
+    };
+    return { ok, detail: ok ? 'ok' : problems.slice(0, 5).join('; '), facts };
+  } catch (err) {
+    return { ok: false, detail: describeSqliteError(err), facts: null };
+  } finally {
+    db?.close();
+  }
+}
+
+/** Rows of a live database (WAL-aware, read-write open so the -shm can be used). null if unreadable. */
+export function countRows(path: string): number | null {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 5000 });
+    return countEvents(db);
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+export function pageSizeOf(path: string): number | null {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 5000 });
+    return Number(db.pragma('page_size', { simple: true }));
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+export function isCorruptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+}
+
+export function describeSqliteError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e?.code === 'string' ? `${e.code}: ${String(e.message)}` : String(e?.message ?? err);
+}
+
+export async function removeQuietly(...paths: string[]): Promise<void> {
+  await Promise.all(paths.map((p) => rm(p, { force: true })));
+}

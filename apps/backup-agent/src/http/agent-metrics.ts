@@ -1,0 +1,75 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { BackupAgent } from '../core/backup-agent';
+
+/**
+ * The agent's Prometheus metrics, read from the core's stats at scrape time. The alert rules
+ * (deploy/k8s overlay monitoring) use: last success timestamp (backup too old), failures, restores.
+ */
+export class AgentMetrics {
+  readonly skippedTicks: Counter;
+
+  constructor(
+    readonly registry: Registry,
+    agent: BackupAgent,
+  ) {
+    collectDefaultMetrics({ register: registry });
+    const s = agent.stats;
+    const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
+    gauge(registry, 'pra_backup_last_success_timestamp_seconds', 'When the newest successful backup was taken (0: never)', () =>
+      seconds(s.lastSuccessAt),
+    );
+    gauge(registry, 'pra_backup_last_attempt_timestamp_seconds', 'When the last backup attempt started (0: never)', () =>
+      seconds(s.lastAttemptAt),
+    );
+    gauge(registry, 'pra_backup_last_duration_seconds', 'Duration of the last successful backup (snapshot + verify + sha256)', () =>
+      (s.lastDurationMs ?? 0) / 1000,
+    );
+    gauge(registry, 'pra_backup_last_size_bytes', 'Size of the last successful backup', () => s.lastSizeBytes ?? 0);
+    gauge(registry, 'pra_backup_last_rows', 'Events in the last successful backup', () => s.lastRows ?? 0);
+    gauge(registry, 'pra_backup_running', '1 while a backup or restore runs in this process', () => (agent.running ? 1 : 0));
+    counter(registry, 'pra_backup_taken_total', 'Backups taken by this process', () => s.backupsTaken);
+    counter(registry, 'pra_backup_failures_total', 'Backup attempts that failed', () => s.failuresTotal);
+    counter(registry, 'pra_restores_total', 'Restores done by this process', () => s.restoresTotal);
+    counter(registry, 'pra_backups_pruned_total', 'Backups deleted by retention', () => s.prunedTotal);
+    gauge(registry, 'pra_restore_last_timestamp_seconds', 'When the last restore finished (0: never)', () =>
+      seconds(s.lastRestoreAt),
+    );
+    new Gauge({
+      name: 'pra_backups',
+      help: 'Backups in the local backup directory',
+      registers: [registry],
+      async collect() {
+        this.set((await agent.local.list()).length);
+      },
+    });
+    this.skippedTicks = new Counter({
+      name: 'pra_backup_skipped_total',
+      help: 'Scheduled backups skipped because another backup or restore was running',
+      registers: [registry],
+    });
+  }
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter whose value lives in the core's stats (reset + inc keeps the counter type). */
+function counter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}

@@ -1,0 +1,84 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { builtEntry, freePort, makeTempDir, ServiceProcess, startService } from '@pra-kit/shared/testing';
+import { join } from 'node:path';
+import request from 'supertest';
+import { AgentConfig, parseAgentConfig } from '../../src/config/agent-config';
+import { BackupAgent } from '../../src/core/backup-agent';
+import { silentLogger, systemClock } from '../../src/core/ports';
+import { createAgentApp } from '../../src/http/create-agent-app';
+
+export interface Layout {
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly backupDir: string;
+  remove(): void;
+}
+
+export function makeLayout(name: string): Layout {
+  const temp = makeTempDir(name);
+  return {
+    dir: temp.path,
+    dbPath: join(temp.path, 'data', 'app.db'),
+    backupDir: join(temp.path, 'backup'),
+    remove: temp.remove,
+  };
+}
+
+/** The agent in-process (no scheduler), for supertest. */
+export async function startTestAgent(layout: Layout, env: Record<string, string> = {}) {
+  const config: AgentConfig = parseAgentConfig({
+    DB_PATH: layout.dbPath,
+    BACKUP_DIR: layout.backupDir,
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  const agent = new BackupAgent(config, systemClock, silentLogger);
+  const app: NestFastifyApplication = await createAgentApp({ config, agent, schedule: false });
+  return { app, agent, config, http: () => request(app.getHttpServer()), close: () => app.close() };
+}
+
+/** The built API as a real process on the layout's database. */
+export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
+  const port = await freePort();
+  return startService({
+    entry: builtEntry('api'),
+    port,
+    readyPath: '/ready',
+    env: {
+      DB_PATH: layout.dbPath,
+      BACKUP_DIR: layout.backupDir,
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+/** The built agent as a real process (`serve`). */
+export async function startAgentProcess(layout: Layout, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const port = await freePort();
+  return startService({
+    entry: builtEntry('backup-agent'),
+    args: ['serve'],
+    port,
+    env: {
+      DB_PATH: layout.dbPath,
+      BACKUP_DIR: layout.backupDir,
+      AGENT_PORT: String(port),
+      AGENT_HOST: '127.0.0.1',
+      BACKUP_ON_START: 'false',
+      BACKUP_SCHEDULE: '0 0 0 1 1 *', // once a year: tests drive backups themselves
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+  });
+}
+
+export async function json<T = unknown>(res: Response): Promise<T> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`not JSON (status ${res.status}): ${text.slice(0, 200)}`);
+  }
+}
