@@ -47,6 +47,10 @@ describe('API routes', () => {
     const three = (await api.http().get('/consultation?limit=3').expect(200)).body;
     expect(three.map((e: { message: string }) => e.message)).toEqual(['m60', 'm59', 'm58']);
     expect((await api.http().get('/consultation?limit=500').expect(200)).body).toHaveLength(60);
+    const page = (await api.http().get('/consultation?limit=5&before=11').expect(200)).body;
+    expect(page.map((e: { id: number }) => e.id)).toEqual([10, 9, 8, 7, 6]);
+    expect((await api.http().get('/consultation?before=1').expect(200)).body).toEqual([]);
+    expect((await api.http().get('/consultation?before=0').expect(400)).body.code).toBe('INVALID_BEFORE');
   });
 
   it('stores SQL- and HTML-looking messages verbatim and never executes them', async () => {

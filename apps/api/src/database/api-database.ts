@@ -26,14 +26,15 @@ export interface EventRow {
 /** One open connection and the statements prepared on it. Replaced as a whole on reopen. */
 export class Connection {
   readonly insertEvent: Statement<[string, string]>;
-  readonly latestEvents: Statement<[number], EventRow>;
+  /** Newest first, ids below a cursor: (before, limit). */
+  readonly latestEvents: Statement<[number, number], EventRow>;
   readonly eventCount: Statement<[], { value: number }>;
 
   constructor(readonly db: Db) {
     this.insertEvent = db.prepare('INSERT INTO events (ts, message) VALUES (?, ?)');
     this.latestEvents = db.prepare(
-      'SELECT id, ts, message FROM events ORDER BY id DESC LIMIT ?',
-    ) as Statement<[number], EventRow>;
+      'SELECT id, ts, message FROM events WHERE id < ? ORDER BY id DESC LIMIT ?',
+    ) as Statement<[number, number], EventRow>;
     this.eventCount = db.prepare(
       `SELECT value FROM counters WHERE name = 'events'`,
     ) as Statement<[], { value: number }>;

@@ -44,3 +44,16 @@ export function parseLimit(value: unknown): number {
   }
   return n;
 }
+
+/** `?before=` of /consultation: a positive integer id (a cursor to page back), none when absent. */
+export function parseBefore(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1)) {
+    throw new BadRequestException({
+      code: 'INVALID_BEFORE',
+      message: `before must be a positive integer id, got ${JSON.stringify(value)}`,
+    });
+  }
+  return n;
+}

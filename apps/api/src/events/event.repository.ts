@@ -50,8 +50,9 @@ export class EventRepository {
     return this.database.count();
   }
 
-  latest(limit: number): StoredEvent[] {
-    return this.database.use((c) => c.latestEvents.all(limit)).map(toEvent);
+  /** Newest first; with `before`, only events whose id is below it (to page back through history). */
+  latest(limit: number, before = Number.MAX_SAFE_INTEGER): StoredEvent[] {
+    return this.database.use((c) => c.latestEvents.all(before, limit)).map(toEvent);
   }
 
   /** Resolves once everything queued so far has been committed or rejected. */

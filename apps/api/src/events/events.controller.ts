@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/co
 import { API_CONFIG } from '../app/api.tokens';
 import type { ApiConfig } from '../config/api-config';
 import { EventRepository, StoredEvent } from './event.repository';
-import { parseLimit, parseMessage } from './event-input';
+import { parseBefore, parseLimit, parseMessage } from './event-input';
 
 interface AddedResponse {
   readonly status: 'added';
@@ -37,9 +37,10 @@ export class EventsController {
     return { count: this.events.count() };
   }
 
+  /** Newest first; `?before=<id>` pages back (the drill reads every event it wrote this way). */
   @Get('consultation')
-  consultation(@Query('limit') limit: unknown): StoredEvent[] {
-    return this.events.latest(parseLimit(limit));
+  consultation(@Query('limit') limit: unknown, @Query('before') before: unknown): StoredEvent[] {
+    return this.events.latest(parseLimit(limit), parseBefore(before));
   }
 }
 
