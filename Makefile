@@ -9,7 +9,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 NX := npx nx
 
-.PHONY: help install build dev test lint format
+.PHONY: help install build dev test lint format drill-pca drill-pra drill
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,22 @@ test: install ## run every test (lint, unit, in-process HTTP, real processes)
 
 lint: install ## lint only
 	$(NX) run-many -t lint --outputStyle=static
+
+# DR drills: DRILL_TARGET=local (default; starts a private instance if make dev is not running),
+# podman or k8s; DRILL_ARGS for objectives, e.g. DRILL_ARGS="--rto 30 --rpo 70".
+DRILL_TARGET ?= local
+DRILL_ARGS ?=
+
+drill-pca: build ## drill PCA: kill the API while writing; measure RTO, RPO and lost writes (must be 0)
+	@echo "==> pod-loss drill on $(DRILL_TARGET): reports in var/drills/"
+	node dist/apps/drill/main.js pod-loss --target $(DRILL_TARGET) $(DRILL_ARGS)
+
+drill-pra: build ## drill PRA: destroy the data volume while writing; restore offline; measure RTO and RPO
+	@echo "==> data-loss drill on $(DRILL_TARGET): reports in var/drills/"
+	node dist/apps/drill/main.js data-loss --target $(DRILL_TARGET) $(DRILL_ARGS)
+
+drill: build ## any drill: make drill SCENARIO=corruption|backup-loss|pod-loss|data-loss
+	node dist/apps/drill/main.js $(SCENARIO) --target $(DRILL_TARGET) $(DRILL_ARGS)
 
 format: install ## format the code with prettier
 	npx prettier --write .

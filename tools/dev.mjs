@@ -3,10 +3,11 @@
 // ./var. It is a tiny supervisor: a process that dies (a crash, or `kill -9` from a PCA drill) is
 // started again after a short pause, the way Kubernetes restarts a container. Ctrl-C stops both.
 //
-// Pid files in var/run/ let the drill find the processes. Any variable of README's table can be
-// overridden from the environment: `API_PORT=9090 make dev`.
+// Pid files in var/run/ let the drill find the processes. A file var/run/<name>.hold keeps a
+// stopped process down (the local "scale to 0" of the PRA drill); removing it starts it again.
+// Any variable of README's table can be overridden from the environment: `API_PORT=9090 make dev`.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +41,8 @@ function prefixLines(name, color, stream, chunk) {
   for (const line of text.split('\n')) stream.write(`\x1b[${color}m${name.padEnd(12)}\x1b[0m| ${line}\n`);
 }
 
+const holdFile = (service) => join(runDir, `${service.name}.hold`);
+
 function start(service, restarts = 0) {
   const child = spawn(process.execPath, [service.entry, ...(service.name === 'backup-agent' ? ['serve'] : [])], {
     env,
@@ -53,6 +56,15 @@ function start(service, restarts = 0) {
   child.on('exit', (code, signal) => {
     children.delete(service.name);
     if (stopping) return;
+    if (existsSync(holdFile(service))) {
+      prefixLines(service.name, 33, process.stderr, `stopped (${signal ?? `code ${code}`}); held down until ${holdFile(service)} is removed`);
+      const poll = setInterval(() => {
+        if (stopping || existsSync(holdFile(service))) return;
+        clearInterval(poll);
+        start(service);
+      }, 100);
+      return;
+    }
     // Back off like a CrashLoop when it dies right after starting (bad config), not after a kill.
     const quick = Date.now() - startedAt < 3000;
     const delay = quick ? Math.min(10_000, 500 * 2 ** Math.min(restarts, 5)) : 500;
@@ -81,7 +93,10 @@ function stop() {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 writeFileSync(join(runDir, 'dev.pid'), `${process.pid}\n`);
-for (const service of services) start(service);
+for (const service of services) {
+  rmSync(holdFile(service), { force: true });
+  start(service);
+}
 
 process.stdout.write(`
   pra-kit is running locally (Ctrl-C to stop)

@@ -1,0 +1,234 @@
+import { FixedRateWriter } from './event-writer';
+import { http, httpOk, pollUntil, sleep } from './http';
+import { computeReport, Check, DrillReport, Objectives } from './report/drill-report';
+import { Scenario, ScenarioContext } from './scenarios/scenarios';
+import { DrillTarget, RestoreOutcome } from './targets/drill-target';
+import { Timeline } from './timeline';
+
+export interface RunOptions {
+  readonly runId: string;
+  readonly ratePerSecond: number;
+  readonly warmupSeconds: number;
+  /** Writes that go on after the backup the scenario waits for, before the fault. */
+  readonly afterBackupSeconds: number;
+  readonly settleSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly objectives: Objectives;
+}
+
+interface BackupView {
+  id: string;
+  created_at: string;
+  rows: number | null;
+  verified: boolean | null;
+  reason: string | null;
+}
+
+/**
+ * Runs one scenario against one target:
+ *   writer at a fixed rate -> warm-up (and, for PRA, a backup holding drill writes) -> FAULT ->
+ *   recovery -> first read and first write -> settle -> read everything back -> report.
+ * A reader polls /count from the fault on, so the first successful read is known to ~100 ms.
+ */
+export async function runDrill(
+  scenario: Scenario,
+  target: DrillTarget,
+  options: RunOptions,
+  timeline: Timeline,
+): Promise<DrillReport> {
+  const timeoutMs = options.timeoutSeconds * 1000;
+  const ctx: ScenarioContext = { target, timeline, timeoutMs };
+  const startedAt = Date.now();
+  timeline.mark('setup', `${scenario.name} (${scenario.kind}) on target ${target.name}`);
+  await target.setup();
+  timeline.mark('target ready', target.description);
+  if (scenario.needsOffsite && !target.offsite) {
+    throw new Error(`${scenario.name} needs offsite copies (S3/MinIO) configured on the target`);
+  }
+  await pollUntil('the API to be ready', async () => ((await http(`${target.apiUrl()}/ready`)).status === 200 ? true : undefined), {
+    timeoutMs,
+  });
+  const baselineMaxId = (await httpOk<{ id: number }[]>(`${target.apiUrl()}/consultation?limit=1`))[0]?.id ?? 0;
+
+  const writer = new FixedRateWriter(() => target.apiUrl(), options.runId, options.ratePerSecond);
+  const writingFrom = Date.now();
+  writer.start();
+  timeline.mark('writing', `${options.ratePerSecond} events/s, every acknowledgement recorded`);
+  try {
+    await sleep(options.warmupSeconds * 1000);
+    let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
+    if (scenario.needsBackup) {
+      const b = await waitForBackupAfter(target, writingFrom, timeline, timeoutMs);
+      timeline.mark('backup taken', `${b.id}: ${b.rows} rows at ${b.created_at}`);
+      await sleep(options.afterBackupSeconds * 1000);
+      const newest = (await newestBackup(target)) ?? b; // the schedule may have taken another meanwhile
+      backupAtFault = { id: newest.id, createdAt: newest.created_at, rows: newest.rows ?? 0 };
+    }
+    if (writer.acks.length === 0) throw new Error('no write was acknowledged before the fault: is the API healthy?');
+
+    const reader = new OutageReader(() => target.apiUrl());
+    const faultAt = Date.now();
+    reader.start();
+    const faultDetail = await scenario.fault(ctx);
+    timeline.mark('FAULT', faultDetail);
+
+    const restored: RestoreOutcome | null = await scenario.recover(ctx);
+    const recoveredAt = Date.now();
+    const firstRead = await reader.firstReadAfter(recoveredAt, timeoutMs, timeline);
+    reader.stop();
+    timeline.mark('first read', firstRead.outage ? 'the service answers again' : 'no outage was observed by readers');
+    const firstWrite = await pollUntil('the first acknowledged write after recovery', async () => writer.firstAckSentAfter(recoveredAt), {
+      timeoutMs,
+      onWait: (ms) => timeline.progress(`no write acknowledged yet, ${Math.round(ms / 1000)}s`),
+    });
+    timeline.mark('first write', `${firstWrite.message} (id ${firstWrite.id})`);
+    await sleep(options.settleSeconds * 1000);
+    await writer.stop();
+    timeline.mark('writer stopped', `${writer.acks.length} acknowledged of ${writer.attempts}`);
+
+    const stored = await readDrillMessages(target, options.runId, baselineMaxId, writer.acks, recoveredAt);
+    timeline.mark('read back', `${stored.size} of this drill's events are stored`);
+    const extraChecks = await finalChecks(scenario, target, timeline);
+    timeline.mark('done');
+    return computeReport({
+      runId: options.runId,
+      scenario: scenario.name,
+      kind: scenario.kind,
+      summary: scenario.summary,
+      target: target.name,
+      targetDescription: target.description,
+      ratePerSecond: options.ratePerSecond,
+      startedAt,
+      faultAt,
+      faultDetail,
+      recoveredAt,
+      firstReadAt: firstRead.at,
+      outageObserved: firstRead.outage,
+      attempts: writer.attempts,
+      failures: Object.fromEntries(writer.failures),
+      acks: writer.acks,
+      stored,
+      backupAtFault,
+      restored,
+      timeline: timeline.entries,
+      objectives: {
+        ...options.objectives,
+        ...(options.objectives.maxLost === undefined && scenario.defaultMaxLost !== null
+          ? { maxLost: scenario.defaultMaxLost }
+          : {}),
+      },
+      extraChecks,
+    });
+  } finally {
+    await writer.stop();
+    await target.teardown();
+  }
+}
+
+/** Polls /count and tells when clients could read again after an outage. */
+class OutageReader {
+  private samples: { at: number; ok: boolean }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(private readonly apiUrl: () => string) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sample(), 100);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * The first successful read at or after `from` that follows a failed one; or, if readers never
+   * saw a failure for 5 s after `from`, the first read after the fault (no outage: RTO 0).
+   */
+  async firstReadAfter(from: number, timeoutMs: number, timeline: Timeline): Promise<{ at: number; outage: boolean }> {
+    return pollUntil(
+      'the first successful read after the fault',
+      async () => {
+        const failure = this.samples.find((s) => !s.ok);
+        if (failure) {
+          const ok = this.samples.find((s) => s.ok && s.at >= from && s.at > failure.at);
+          return ok ? { at: ok.at, outage: true } : undefined;
+        }
+        const last = this.samples[this.samples.length - 1];
+        return last && last.at - from > 5000 ? { at: this.samples[0].at, outage: false } : undefined;
+      },
+      { timeoutMs, onWait: (ms) => timeline.progress(`waiting for the service, ${Math.round(ms / 1000)}s`) },
+    );
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    const at = Date.now();
+    const ok = await http(`${this.apiUrl()}/count`, { timeoutMs: 2000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    this.samples.push({ at, ok });
+    this.busy = false;
+  }
+}
+
+const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'pre-restore';
+
+async function newestBackup(target: DrillTarget): Promise<BackupView | undefined> {
+  return (await httpOk<BackupView[]>(`${target.agentUrl()}/backups`)).find(isRestorePoint);
+}
+
+/** Waits for a verified backup whose snapshot started after `after` (so it holds drill writes). */
+async function waitForBackupAfter(target: DrillTarget, after: number, timeline: Timeline, timeoutMs: number): Promise<BackupView> {
+  timeline.mark('waiting for a backup', 'one taken by the schedule after the writer started');
+  return pollUntil(
+    'a backup holding drill writes',
+    async () => {
+      const list = await httpOk<BackupView[]>(`${target.agentUrl()}/backups`);
+      return list.find((b) => isRestorePoint(b) && Date.parse(b.created_at) > after + 500);
+    },
+    { timeoutMs, intervalMs: 500, onWait: (ms) => timeline.progress(`no new backup yet, ${Math.round(ms / 1000)}s`) },
+  );
+}
+
+/**
+ * Reads back this drill's events, newest first, with the ?before= cursor. Stops below both the
+ * id the table had before the drill and the first id written after recovery (a restore of an old
+ * backup can make new ids smaller than the baseline).
+ */
+async function readDrillMessages(
+  target: DrillTarget,
+  runId: string,
+  baselineMaxId: number,
+  acks: readonly { message: string; id: number; sentAt: number }[],
+  recoveredAt: number,
+): Promise<Set<string>> {
+  const afterRecovery = acks.filter((a) => a.sentAt >= recoveredAt).map((a) => a.id);
+  const floor = Math.min(baselineMaxId, ...afterRecovery.map((id) => id - 1));
+  const prefix = `drill-${runId}-`;
+  const stored = new Set<string>();
+  let before: number | undefined;
+  for (;;) {
+    const page = await httpOk<{ id: number; message: string }[]>(
+      `${target.apiUrl()}/consultation?limit=500${before ? `&before=${before}` : ''}`,
+      { timeoutMs: 15_000 },
+    );
+    for (const e of page) if (e.message.startsWith(prefix)) stored.add(e.message);
+    if (page.length < 500 || page[page.length - 1].id <= floor) return stored;
+    before = page[page.length - 1].id;
+  }
+}
+
+/** After a corruption drill, backups must work again (the restored database is sound). */
+async function finalChecks(scenario: Scenario, target: DrillTarget, timeline: Timeline): Promise<Check[]> {
+  if (scenario.name !== 'corruption') return [];
+  const res = await http<{ id?: string; code?: string }>(`${target.agentUrl()}/backups`, {
+    method: 'POST',
+    token: target.token,
+    timeoutMs: 60_000,
+  });
+  timeline.mark('backup after restore', res.status === 201 ? `${res.body.id} ok` : `failed: ${res.status} ${res.body.code}`);
+  return [{ name: 'backups work again', ok: res.status === 201, detail: `POST /backups answered ${res.status}` }];
+}

@@ -1,0 +1,67 @@
+import { http } from './http';
+
+export interface Ack {
+  readonly message: string;
+  readonly id: number;
+  readonly sentAt: number;
+  readonly ackAt: number;
+}
+
+/**
+ * Adds events at a fixed rate and records every acknowledged one. Each message is unique to the
+ * run (`drill-<run>-<n>`), so after recovery the drill can tell exactly which acknowledged writes
+ * survived. Requests are independent: a slow or failing one never delays the next tick.
+ */
+export class FixedRateWriter {
+  readonly acks: Ack[] = [];
+  readonly failures = new Map<string, number>();
+  attempts = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly apiUrl: () => string,
+    private readonly runId: string,
+    private readonly ratePerSecond: number,
+    private readonly maxInFlight = 64,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.round(1000 / this.ratePerSecond)));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** First acknowledged write sent at or after `t` (ms epoch). */
+  firstAckSentAfter(t: number): Ack | undefined {
+    return this.acks.filter((a) => a.sentAt >= t).sort((a, b) => a.ackAt - b.ackAt)[0];
+  }
+
+  private tick(): void {
+    if (this.inFlight.size >= this.maxInFlight) {
+      this.count('skipped (too many in flight)');
+      return;
+    }
+    const message = `drill-${this.runId}-${++this.attempts}`;
+    const sentAt = Date.now();
+    const p = http<{ id?: number; message?: string }>(`${this.apiUrl()}/add?message=${message}`, { timeoutMs: 5000 })
+      .then((res) => {
+        if (res.status === 200 && res.body.message === message && typeof res.body.id === 'number') {
+          this.acks.push({ message, id: res.body.id, sentAt, ackAt: Date.now() });
+        } else {
+          this.count(String(res.status));
+        }
+      })
+      .catch((err: Error) => this.count(err.name === 'TimeoutError' ? 'timeout' : 'network'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private count(reason: string): void {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,110 @@
+import { HttpError, http, httpOk, pollUntil } from '../http';
+import { DrillTarget, RestoreOutcome } from '../targets/drill-target';
+import { Timeline } from '../timeline';
+
+export type ScenarioName = 'pod-loss' | 'data-loss' | 'backup-loss' | 'corruption';
+
+export interface ScenarioContext {
+  readonly target: DrillTarget;
+  readonly timeline: Timeline;
+  readonly timeoutMs: number;
+}
+
+/**
+ * A disaster and the way back from it. The runner does the rest (writer, timings, read-back,
+ * report); a scenario only says what the fault is and how recovery goes.
+ */
+export interface Scenario {
+  readonly name: ScenarioName;
+  readonly kind: 'PCA' | 'PRA';
+  readonly summary: string;
+  /** Wait for a backup holding some of the drill's writes before the fault. */
+  readonly needsBackup: boolean;
+  readonly needsOffsite: boolean;
+  /** Lost writes allowed by default (--max-lost overrides): 0 for continuity, unbounded for recovery. */
+  readonly defaultMaxLost: number | null;
+  fault(ctx: ScenarioContext): Promise<string>;
+  /** Brings the service back; returns the backup restored, if any. */
+  recover(ctx: ScenarioContext): Promise<RestoreOutcome | null>;
+}
+
+/** The PRA procedure of the workshop: stop the API, restore offline, start it again. */
+async function offlineRestore(ctx: ScenarioContext, from: 'local' | 's3'): Promise<RestoreOutcome> {
+  const { target, timeline } = ctx;
+  timeline.mark('stop the API', 'scale to 0: nothing may write while the file is replaced');
+  await target.stopApi();
+  timeline.mark('restore', `the newest verified backup, offline, from ${from === 's3' ? 'the offsite copy' : 'the backup volume'}`);
+  const restored = await target.restoreOffline(from);
+  timeline.mark('restored', `${restored.id} (${restored.rows} rows, taken ${restored.createdAt})`);
+  await target.startApi();
+  timeline.mark('start the API', 'scale to 1');
+  return restored;
+}
+
+export const SCENARIOS: Record<ScenarioName, Scenario> = {
+  'pod-loss': {
+    name: 'pod-loss',
+    kind: 'PCA',
+    summary: "the API's process or pod is killed while a writer adds events; the platform brings it back",
+    needsBackup: false,
+    needsOffsite: false,
+    defaultMaxLost: 0,
+    fault: ({ target }) => target.killApi(),
+    recover: async ({ timeline }) => {
+      timeline.mark('recovery', 'nothing to do: the platform restarts the API on the same volume');
+      return null;
+    },
+  },
+  'data-loss': {
+    name: 'data-loss',
+    kind: 'PRA',
+    summary: 'the data volume is destroyed while writing; the latest backup is restored offline',
+    needsBackup: true,
+    needsOffsite: false,
+    defaultMaxLost: null,
+    fault: ({ target }) => target.destroyDataVolume(),
+    recover: (ctx) => offlineRestore(ctx, 'local'),
+  },
+  'backup-loss': {
+    name: 'backup-loss',
+    kind: 'PRA',
+    summary: 'the data and backup volumes are both lost; the latest backup is restored from the offsite copy',
+    needsBackup: true,
+    needsOffsite: true,
+    defaultMaxLost: null,
+    fault: async ({ target }) => `${await target.destroyDataVolume()}; ${await target.destroyBackupVolume()}`,
+    recover: (ctx) => offlineRestore(ctx, 's3'),
+  },
+  corruption: {
+    name: 'corruption',
+    kind: 'PRA',
+    summary: 'pages of the live database file are damaged; the agent detects it and restores online',
+    needsBackup: true,
+    needsOffsite: false,
+    defaultMaxLost: null,
+    fault: ({ target }) => target.corruptDatabase(),
+    recover: async ({ target, timeline, timeoutMs }) => {
+      const agent = target.agentUrl();
+      // Detection: a backup of a damaged database fails its integrity check.
+      const code = await pollUntil(
+        'the agent to detect the corruption',
+        async () => {
+          const res = await http<{ code?: string }>(`${agent}/backups`, { method: 'POST', token: target.token, timeoutMs: 60_000 });
+          return res.status === 503 && res.body.code === 'SOURCE_DATABASE_CORRUPT' ? res.body.code : undefined;
+        },
+        { timeoutMs, intervalMs: 1000, onWait: (ms) => timeline.progress(`still no detection after ${Math.round(ms / 1000)}s`) },
+      );
+      timeline.mark('detected', `a backup attempt failed with ${code}`);
+      timeline.mark('restore', 'the newest verified backup, online, through the agent (POST /restore/latest)');
+      const result = await httpOk<{
+        restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
+        notes: string[];
+      }>(`${agent}/restore/latest`, { method: 'POST', token: target.token, timeoutMs: 120_000 }).catch((err: HttpError) => {
+        throw new Error(`online restore failed: ${err.message}`);
+      });
+      const r = result.restored;
+      timeline.mark('restored', `${r.id} (${r.rows} rows)${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`);
+      return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
+    },
+  },
+};

@@ -1,0 +1,30 @@
+import type { DrillOptions } from '../drill-options';
+import { DrillTarget } from './drill-target';
+import { LocalTarget } from './local.target';
+
+/** Builds the target adapter named on the command line. */
+export function createTarget(
+  options: DrillOptions,
+  runId: string,
+  needsOffsite: boolean,
+  log: (line: string) => void,
+): DrillTarget {
+  switch (options.target) {
+    case 'local':
+      return new LocalTarget(
+        {
+          apiUrl: options.apiUrl,
+          agentUrl: options.agentUrl,
+          varDir: options.varDir,
+          token: options.token,
+          env: process.env,
+          privateSchedule: options.schedule,
+          log,
+        },
+        runId,
+        needsOffsite,
+      );
+    default:
+      throw new Error(`target ${options.target} is not available in this build`);
+  }
+}

@@ -1,0 +1,254 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { http, pollUntil, sleep } from '../http';
+import { repoRoot } from '../repo-root';
+import { DAMAGE_DB_SCRIPT } from './damage-db';
+import { DrillTarget, RestoreOutcome } from './drill-target';
+
+export interface LocalTargetOptions {
+  /** API and agent of a running `make dev`; when nothing answers there, a private instance is started. */
+  readonly apiUrl: string;
+  readonly agentUrl: string;
+  /** The var directory of the running `make dev` (pid files, data, backups). */
+  readonly varDir: string;
+  readonly token: string | undefined;
+  /** Environment for the agent's one-shot commands (S3_* for offsite). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Backup schedule of a private instance (frequent, so a drill does not wait a minute). */
+  readonly privateSchedule: string;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * The processes of `make dev` (tools/dev.mjs): the supervisor restarts a killed API like Kubernetes
+ * restarts a container; `var/run/api.hold` keeps it down like a scale to 0; the data and backup
+ * "volumes" are var/data and var/backup; the restore is the agent's one-shot `restore --offline`,
+ * exactly what the restore Job runs in the cluster.
+ *
+ * When no `make dev` is running, the target starts a private one under var/drill/<run> on free
+ * ports (with its own local S3 server when the scenario needs offsite copies) and stops it after.
+ */
+export class LocalTarget implements DrillTarget {
+  readonly name = 'local' as const;
+  private api: string;
+  private agent: string;
+  private varDir: string;
+  private supervisor: ChildProcess | null = null;
+  private s3: { close: () => Promise<void> } | null = null;
+  private env: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly options: LocalTargetOptions,
+    private readonly runId: string,
+    private readonly needsOffsite: boolean,
+  ) {
+    this.api = options.apiUrl;
+    this.agent = options.agentUrl;
+    this.varDir = options.varDir;
+    this.env = { ...options.env };
+  }
+
+  get description(): string {
+    return this.supervisor
+      ? `a private local instance under ${this.varDir} (tools/dev.mjs, backups "${this.options.privateSchedule}")`
+      : `the running make dev processes under ${this.varDir}`;
+  }
+
+  get token(): string | undefined {
+    return this.options.token;
+  }
+
+  get offsite(): boolean {
+    return Boolean(this.env['S3_BUCKET']);
+  }
+
+  apiUrl(): string {
+    return this.api;
+  }
+
+  agentUrl(): string {
+    return this.agent;
+  }
+
+  async setup(): Promise<void> {
+    const running = await http(`${this.api}/health`, { timeoutMs: 1000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (running && existsSync(this.pidFile('api'))) {
+      if (this.needsOffsite && !this.offsite) {
+        throw new Error('this scenario needs offsite copies: run make dev with S3_* set, or stop make dev to let the drill start its own');
+      }
+      return;
+    }
+    await this.startPrivateInstance();
+  }
+
+  async teardown(): Promise<void> {
+    if (this.supervisor) {
+      const exited = new Promise((r) => this.supervisor?.once('exit', r));
+      this.supervisor.kill('SIGTERM');
+      await exited;
+      this.supervisor = null;
+    }
+    await this.s3?.close();
+  }
+
+  async killApi(): Promise<string> {
+    const pid = this.readPid('api');
+    process.kill(pid, 'SIGKILL');
+    return `kill -9 ${pid} (the API process)`;
+  }
+
+  async stopApi(): Promise<void> {
+    writeFileSync(this.holdFile('api'), 'held by the drill\n');
+    const pid = this.readPid('api');
+    process.kill(pid, 'SIGTERM');
+    await pollUntil('the API to stop', async () => (isAlive(pid) ? undefined : true), { timeoutMs: 15_000 });
+  }
+
+  async startApi(): Promise<void> {
+    rmSync(this.holdFile('api'), { force: true });
+  }
+
+  async destroyDataVolume(): Promise<string> {
+    const dir = join(this.varDir, 'data');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return `rm -rf ${dir}`;
+  }
+
+  async destroyBackupVolume(): Promise<string> {
+    const dir = join(this.varDir, 'backup');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return `rm -rf ${dir}`;
+  }
+
+  async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
+    const args = [join(repoRoot(), 'dist/apps/backup-agent/main.js'), 'restore', '--latest', '--offline', '--from', from];
+    // The serving agent may hold the operation lock for a scheduled backup: retry on "busy" (5).
+    for (let attempt = 1; ; attempt++) {
+      const run = spawnSync(process.execPath, args, { env: this.agentEnv(), encoding: 'utf8' });
+      if (run.status === 0) {
+        const result = JSON.parse(run.stdout) as { restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' } };
+        return { id: result.restored.id, createdAt: result.restored.created_at, rows: result.restored.rows, from: result.restored.from };
+      }
+      if (run.status !== 5 || attempt >= 20) {
+        throw new Error(`restore --offline failed (exit ${run.status}): ${run.stderr.trim()}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  async corruptDatabase(): Promise<string> {
+    const dbPath = join(this.varDir, 'data', 'app.db');
+    const run = spawnSync(process.execPath, ['-e', DAMAGE_DB_SCRIPT, dbPath], {
+      cwd: repoRoot(),
+      encoding: 'utf8',
+    });
+    if (run.status !== 0) throw new Error(`could not damage ${dbPath}: ${run.stderr}`);
+    return `${run.stdout.trim()} in ${dbPath}`;
+  }
+
+  private agentEnv(): NodeJS.ProcessEnv {
+    return {
+      ...this.env,
+      DB_PATH: join(this.varDir, 'data', 'app.db'),
+      BACKUP_DIR: join(this.varDir, 'backup'),
+    };
+  }
+
+  private async startPrivateInstance(): Promise<void> {
+    this.varDir = join(repoRoot(), 'var', 'drill', this.runId);
+    const [apiPort, agentPort] = [await freePort(), await freePort()];
+    this.api = `http://127.0.0.1:${apiPort}`;
+    this.agent = `http://127.0.0.1:${agentPort}`;
+    if (this.needsOffsite && !this.offsite) {
+      this.s3 = await startLocalS3(join(this.varDir, 's3'), this.env);
+      this.options.log(`started a local S3 server for offsite copies at ${this.env['S3_ENDPOINT']}`);
+    }
+    const env = {
+      ...this.env,
+      PRA_VAR_DIR: this.varDir,
+      API_PORT: String(apiPort),
+      AGENT_PORT: String(agentPort),
+      BACKUP_SCHEDULE: this.options.privateSchedule,
+      LOG_LEVEL: 'warn',
+      ...(this.options.token ? { BACKUP_TOKEN: this.options.token } : {}),
+    };
+    const logFile = join(this.varDir, 'dev.log');
+    mkdirSync(this.varDir, { recursive: true });
+    this.supervisor = spawn(process.execPath, [join(repoRoot(), 'tools/dev.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log: string[] = [];
+    this.supervisor.stdout?.on('data', (d) => log.push(String(d)));
+    this.supervisor.stderr?.on('data', (d) => log.push(String(d)));
+    this.supervisor.on('exit', () => writeFileSync(logFile, log.join('')));
+    await pollUntil(
+      'the private instance to answer',
+      async () => ((await http(`${this.agent}/health`)).status === 200 && (await http(`${this.api}/ready`)).status === 200 ? true : undefined),
+      { timeoutMs: 30_000 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; its output:\n${log.join('')}`);
+    });
+  }
+
+  private pidFile(name: string): string {
+    return join(this.varDir, 'run', `${name}.pid`);
+  }
+
+  private holdFile(name: string): string {
+    return join(this.varDir, 'run', `${name}.hold`);
+  }
+
+  private readPid(name: string): number {
+    const pid = Number(readFileSync(this.pidFile(name), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid in ${this.pidFile(name)}`);
+    return pid;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A local S3 server (s3rver, a development dependency) standing in for the cluster's MinIO, so
+ * the backup-loss scenario runs on a laptop. Sets S3_* in `env`.
+ */
+async function startLocalS3(dir: string, env: NodeJS.ProcessEnv): Promise<{ close: () => Promise<void> }> {
+  // Loaded lazily: only this scenario on this target needs it.
+  const S3rver = require('s3rver');
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir });
+  await server.run();
+  Object.assign(env, {
+    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    S3_REGION: 'us-east-1',
+    S3_BUCKET: 'pra-drill',
+    S3_PREFIX: 'pra/',
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+  });
+  return { close: () => server.close() };
+}

@@ -1,0 +1,80 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the report is JSON read back from disk */
+import { builtEntry, makeTempDir } from '@pra-kit/shared/testing';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The drill CLI for real on the local target: it starts a private instance (API + agent under the
+ * supervisor), injects the fault, recovers, and writes its reports. The assertions read the JSON
+ * report: the numbers must be there and the checks must hold.
+ */
+function runDrill(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; report: Record<string, any> }> {
+  const out = makeTempDir('drill-out');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [builtEntry('drill'), ...args, '--out', out.path, '--json'], {
+      env: { PATH: process.env['PATH'] },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => {
+      const files = readdirSync(out.path);
+      const json = files.find((f) => f.endsWith('.json'));
+      const report = json ? JSON.parse(readFileSync(join(out.path, json), 'utf8')) : {};
+      expect(files.filter((f) => f.endsWith('.md'))).toHaveLength(json ? 1 : 0);
+      out.remove();
+      resolve({ code, stdout, stderr, report });
+    });
+  });
+}
+
+const fast = ['--warmup', '2', '--after-backup', '2', '--settle', '2', '--rate', '25', '--schedule', '*/2 * * * * *', '--api', 'http://127.0.0.1:9'];
+
+describe('drills on the local target', () => {
+  it('pod-loss (PCA): the API is killed -9, comes back, and no acknowledged write is lost', async () => {
+    const { code, report, stderr } = await runDrill(['pod-loss', ...fast, '--rto', '60']);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(report).toMatchObject({ scenario: 'pod-loss', kind: 'PCA', passed: true, restored_backup: null });
+    expect(report.writes.lost).toBe(0);
+    expect(report.writes.acknowledged).toBeGreaterThan(40);
+    expect(report.rto_read_ms).toBeGreaterThan(0); // the process really died and came back
+    expect(report.rto_write_ms).toBeGreaterThan(0);
+    expect(report.fault).toMatch(/^kill -9 \d+/);
+    expect(report.timeline.map((e: { step: string }) => e.step)).toEqual(
+      expect.arrayContaining(['writing', 'FAULT', 'first read', 'first write', 'read back']),
+    );
+  });
+
+  it('data-loss (PRA): the data volume is destroyed, the latest backup restored offline, its data intact', async () => {
+    const { code, report, stderr } = await runDrill(['data-loss', ...fast]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    // The newest backup at the fault is the one restored (or one the schedule finished right then).
+    expect(Date.parse(report.restored_backup.created_at)).toBeGreaterThanOrEqual(Date.parse(report.backup_at_fault.created_at));
+    expect(report.restored_backup.rows).toBeGreaterThan(0);
+    expect(report.checks).toEqual(expect.arrayContaining([{ name: 'restored data matches the backup', ok: true, detail: expect.any(String) }]));
+    // Writes between the backup and the fault are lost (that is what RPO measures), none after.
+    expect(report.writes.lost).toBeGreaterThan(0);
+    expect(report.writes.lost_after_fault).toBe(0);
+    expect(report.rpo_ms).toBeGreaterThan(0);
+    expect(report.rpo_ms).toBeLessThanOrEqual(report.backup_at_fault.age_at_fault_ms + 100);
+  });
+
+  it('corruption (PRA): damaged pages are detected and the latest backup restored online', async () => {
+    const { code, report, stderr } = await runDrill(['corruption', ...fast]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(report.fault).toMatch(/damaged pages/);
+    expect(report.timeline.map((e: { step: string }) => e.step)).toContain('detected');
+    expect(report.checks.find((c: { name: string }) => c.name === 'backups work again').ok).toBe(true);
+  });
+
+  it('exits 1 when an objective is missed, and 2 on a usage error', async () => {
+    const missed = await runDrill(['pod-loss', ...fast, '--rto', '0']);
+    expect(missed.code).toBe(1);
+    expect(missed.report.objectives.missed[0]).toMatch(/^RTO .* > 0s$/);
+    const usage = await runDrill(['meteor']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/unknown scenario/);
+  });
+});
