@@ -132,3 +132,30 @@ describe('agent HTTP API', () => {
     expect(text).toMatch(/^http_requests_total\{method="POST",route="\/backups",status="503"\} 1$/m);
   });
 });
+
+describe('the API and the agent agree on the last backup', () => {
+  it('/status of the API and /metrics of the agent name the same newest backup and time', async () => {
+    const { startApiProcess } = await import('./support/agent-harness');
+    const layout = makeLayout('agree');
+    seedEventsDb(layout.dbPath, 3);
+    const agent = await startTestAgent(layout);
+    const api = await startApiProcess(layout);
+    try {
+      await agent.http().post('/backups').expect(201);
+      const newest = (await agent.http().post('/backups').expect(201)).body;
+      const status = (await (await fetch(`${api.baseUrl}/status`)).json()) as Record<string, unknown>;
+      const metrics = (await agent.http().get('/metrics').expect(200)).text;
+      const apiMetrics = await (await fetch(`${api.baseUrl}/metrics`)).text();
+      const agentTs = Number(/^pra_backup_newest_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+      const apiTs = Number(/^pra_api_last_backup_timestamp_seconds (\S+)$/m.exec(apiMetrics)?.[1]);
+      expect(status).toMatchObject({ last_backup_file: newest.file, last_backup_at: newest.created_at, last_backup_verified: true });
+      expect(agentTs * 1000).toBe(Date.parse(newest.created_at));
+      expect(apiTs).toBe(agentTs);
+      expect((await agent.http().get('/backups').expect(200)).body[0].id).toBe(newest.id);
+    } finally {
+      await api.stop();
+      await agent.close();
+      layout.remove();
+    }
+  });
+});

@@ -47,7 +47,7 @@ export class ApiModule {
         {
           provide: ApiMetrics,
           inject: [ApiDatabase],
-          useFactory: (database: ApiDatabase) => new ApiMetrics(registry, database),
+          useFactory: (database: ApiDatabase) => new ApiMetrics(registry, database, config.backupDir),
         },
         {
           provide: EventRepository,

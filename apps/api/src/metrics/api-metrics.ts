@@ -1,3 +1,4 @@
+import { latestBackup } from '@pra-kit/shared';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiDatabase } from '../database/api-database';
 
@@ -12,6 +13,7 @@ export class ApiMetrics {
   constructor(
     readonly registry: Registry,
     database: ApiDatabase,
+    backupDir: string,
   ) {
     collectDefaultMetrics({ register: registry });
     this.eventsAdded = new Counter({
@@ -43,6 +45,18 @@ export class ApiMetrics {
       registers: [registry],
       collect() {
         this.set(database.sizeBytes());
+      },
+    });
+    new Gauge({
+      name: 'pra_api_last_backup_timestamp_seconds',
+      help: 'When the newest backup in BACKUP_DIR was taken, as /status reports it (0: none)',
+      registers: [registry],
+      collect() {
+        try {
+          this.set((latestBackup(backupDir)?.createdAt.getTime() ?? 0) / 1000);
+        } catch {
+          this.reset();
+        }
       },
     });
     new Gauge({

@@ -1,3 +1,4 @@
+import { latestBackup } from '@pra-kit/shared';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { BackupAgent } from '../core/backup-agent';
 
@@ -11,6 +12,7 @@ export class AgentMetrics {
   constructor(
     readonly registry: Registry,
     agent: BackupAgent,
+    backupDir: string = agent.config.backupDir,
   ) {
     collectDefaultMetrics({ register: registry });
     const s = agent.stats;
@@ -33,6 +35,11 @@ export class AgentMetrics {
     counter(registry, 'pra_backups_pruned_total', 'Backups deleted by retention', () => s.prunedTotal);
     gauge(registry, 'pra_restore_last_timestamp_seconds', 'When the last restore finished (0: never)', () =>
       seconds(s.lastRestoreAt),
+    );
+    // Read from the backup directory, like the API's /status: the two agree by construction, and
+    // the value survives an agent restart (the stats above are per process).
+    gauge(registry, 'pra_backup_newest_timestamp_seconds', 'When the newest backup in BACKUP_DIR was taken (0: none)', () =>
+      seconds(latestBackup(backupDir)?.createdAt ?? null),
     );
     new Gauge({
       name: 'pra_backups',

@@ -12,7 +12,7 @@ describe('BackupScheduler.tick', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   function setup(agent: Partial<BackupAgent>) {
-    const metrics = new AgentMetrics(new Registry(), { stats: {}, local: { list: async () => [] } } as unknown as BackupAgent);
+    const metrics = new AgentMetrics(new Registry(), { stats: {}, config: { backupDir: '/nonexistent' }, local: { list: async () => [] } } as unknown as BackupAgent);
     const scheduler = new BackupScheduler(parseAgentConfig({}), agent as BackupAgent, metrics, new SchedulerRegistry());
     return { scheduler, skipped: async () => (await metrics.skippedTicks.get()).values[0]?.value ?? 0 };
   }
