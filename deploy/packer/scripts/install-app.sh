@@ -92,8 +92,10 @@ else
     install_toolchain
     log "npm ci --omit=dev, compiling better-sqlite3 $bsq_version (about 3 minutes)"
     npm_config_build_from_source=true npm_ci
-  elif ! { log "npm ci --omit=dev, prebuilt better-sqlite3 $bsq_version"; npm_config_build_from_source=false npm_ci; }; then
-    log "no prebuilt better-sqlite3 could be used: compiling it"
+  elif ! { log "npm ci --omit=dev, prebuilt better-sqlite3 $bsq_version"
+            npm_config_build_from_source=false npm_ci >/tmp/npm-prebuilt.log 2>&1; }; then
+    # npm's own error is long (node-gyp finds no Python): print why the download failed instead.
+    log "no prebuilt better-sqlite3 could be used ($(grep -m1 -o 'prebuild-install warn.*' /tmp/npm-prebuilt.log || echo 'see npm output')): compiling it"
     install_toolchain
     npm_config_build_from_source=true npm_ci
   fi
