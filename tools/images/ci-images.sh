@@ -13,7 +13,8 @@
 #                    the host's Node trusts; set it empty to add none)
 #   IMAGE_CACHE_DIR  npm cache and compiled better-sqlite3 shared by the builds (default tmp/image-cache)
 #
-# Steps: apt tools -> Docker daemon -> base image -> make build -> make image (Packer) -> smoke tests.
+# Steps: apt tools -> Docker daemon -> base image -> make build -> template checks -> make image
+# (Packer) -> smoke tests, each printed as a `==>` line and timed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -51,17 +52,17 @@ trap summary EXIT
 fail() { echo "!!! $*" >&2; exit 1; }
 
 # --- 1. tools -----------------------------------------------------------------------------------
-step "tools: docker.io, packer, debootstrap, curl from Debian"
+step "tools: docker.io, packer, debootstrap, curl, shellcheck from Debian"
 [[ $(id -u) == 0 ]] || fail "run as root: it installs packages, starts dockerd and runs debootstrap"
 if command -v dockerd >/dev/null && command -v packer >/dev/null && command -v debootstrap >/dev/null \
-  && command -v curl >/dev/null; then
+  && command -v curl >/dev/null && command -v shellcheck >/dev/null; then
   echo "    already installed"
 else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # no recommends: needrestart would prompt, git and apparmor are not needed to build
   apt-get install -y -qq --no-install-recommends docker.io packer debootstrap debian-archive-keyring \
-    ca-certificates curl >/dev/null
+    ca-certificates curl shellcheck >/dev/null
 fi
 echo "    $(packer version | head -1), $(dockerd --version)"
 
@@ -100,6 +101,12 @@ step "make build (dist/apps/api, dist/apps/backup-agent)"
 make build
 
 # --- 5. images ----------------------------------------------------------------------------------
+step "check the template and scripts: packer fmt, packer validate, shellcheck"
+packer fmt -check -diff deploy/packer
+packer validate deploy/packer/images.pkr.hcl   # the file Packer < 1.7 builds; needs dist/ (step 4)
+shellcheck tools/images/*.sh deploy/packer/scripts/*.sh
+echo "    ok"
+
 step "make image: Packer builds pra/api:$IMAGE_TAG and pra/backup-agent:$IMAGE_TAG"
 if [[ -n "$EXTRA_CA_BUNDLE" && ! -s "$EXTRA_CA_BUNDLE" ]]; then
   fail "EXTRA_CA_BUNDLE=$EXTRA_CA_BUNDLE is not a readable file"
@@ -112,7 +119,7 @@ make -o build image TAG="$IMAGE_TAG" BASE_IMAGE="$BASE_IMAGE" EXTRA_CA="$EXTRA_C
 # --- 6. smoke tests -----------------------------------------------------------------------------
 containers=()
 cleanup_containers() {
-  ((${#containers[@]})) && docker rm -f "${containers[@]}" >/dev/null 2>&1 || true
+  if ((${#containers[@]})); then docker rm -f "${containers[@]}" >/dev/null 2>&1 || true; fi
   containers=()
 }
 

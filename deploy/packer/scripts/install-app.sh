@@ -33,7 +33,7 @@ if [[ -n "${EXTRA_CA_FILE:-}" ]]; then
   mkdir -p /usr/local/share/ca-certificates/pra-extra
   awk '/-----BEGIN CERTIFICATE-----/ { n++; f = sprintf("/usr/local/share/ca-certificates/pra-extra/extra-%03d.crt", n) }
        f { print > f } /-----END CERTIFICATE-----/ { close(f); f = "" }' "$EXTRA_CA_FILE"
-  log "adding $(ls /usr/local/share/ca-certificates/pra-extra | wc -l) extra CA certificate(s) to the trust store"
+  log "adding $(find /usr/local/share/ca-certificates/pra-extra -name '*.crt' | wc -l) extra CA certificate(s) to the trust store"
   update-ca-certificates >/dev/null 2>&1
   export npm_config_cafile=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi
@@ -53,6 +53,7 @@ fi
 # --- better-sqlite3: reuse a binary compiled by an earlier build, else download or compile ----
 # The binary depends on the Node ABI, the architecture and the C library: the prebuild name carries
 # the first two, the cache folder the distribution (same glibc and libstdc++).
+# shellcheck source=/dev/null
 . /etc/os-release
 bsq_version="$(node -p "require('./package-lock.json').packages['node_modules/better-sqlite3']?.version ?? ''")"
 prebuild_dir="${BUILD_CACHE:+$BUILD_CACHE/prebuilds/$ID-$VERSION_CODENAME}"
@@ -77,7 +78,7 @@ remove_toolchain() {
   apt-get purge -y -qq --auto-remove -o APT::AutoRemove::RecommendsImportant=false >/dev/null
   rm -f /tmp/apt-manual-before
 }
-npm_ci() { rm -rf node_modules && npm ci --omit=dev --no-audit --no-fund "$@"; }
+npm_ci() { rm -rf node_modules && npm ci --omit=dev --no-audit --no-fund; }
 
 started=$SECONDS
 if [[ -z "$bsq_version" ]]; then
@@ -138,4 +139,4 @@ rm -rf /tmp/npm-cache /root/.npm /root/.cache /root/.config /var/lib/apt/lists/*
 if [[ -n "${BUILD_CACHE:-}" && -n "${CACHE_OWNER:-}" ]]; then
   chown -R "$CACHE_OWNER" "$BUILD_CACHE"   # written as root in here; give it back to the host user
 fi
-log "/app: $(du -sh /app | cut -f1), node_modules: $(ls node_modules | wc -l) top-level packages"
+log "/app: $(du -sh /app | cut -f1) (main.js $(du -sh main.js | cut -f1), node_modules $(du -sh node_modules | cut -f1))"
