@@ -11,7 +11,8 @@
 #   BASE_IMAGE       base image (default pra/node:24-bookworm-slim, built here from Debian + npm)
 #   EXTRA_CA_BUNDLE  PEM bundle trusted inside the build (default: $NODE_EXTRA_CA_CERTS, the bundle
 #                    the host's Node trusts; set it empty to add none)
-#   IMAGE_CACHE_DIR  npm cache and compiled better-sqlite3 shared by the builds (default tmp/image-cache)
+#   IMAGE_CACHE_DIR  npm cache and compiled better-sqlite3 shared by the builds and by later runs
+#                    (default /var/cache/pra-kit/image-build: outside the clone, CI clones afresh)
 #
 # Steps: apt tools -> Docker daemon -> base image -> make build -> template checks -> make image
 # (Packer) -> smoke tests, each printed as a `==>` line and timed.
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/../.."
 IMAGE_TAG="${IMAGE_TAG:-1.0}"
 BASE_IMAGE="${BASE_IMAGE:-pra/node:24-bookworm-slim}"
 EXTRA_CA_BUNDLE="${EXTRA_CA_BUNDLE-${NODE_EXTRA_CA_CERTS:-}}"
-IMAGE_CACHE_DIR="${IMAGE_CACHE_DIR:-$PWD/tmp/image-cache}"
+IMAGE_CACHE_DIR="${IMAGE_CACHE_DIR:-/var/cache/pra-kit/image-build}"
 APP_UID=10001   # the images' runtime user (deploy/packer/images.pkr.hcl)
 
 # --- step lines and timings --------------------------------------------------------------------
@@ -115,6 +116,8 @@ fi
 # No prebuilt better-sqlite3 is reachable from here: compile it (once, see IMAGE_CACHE_DIR).
 make -o build image TAG="$IMAGE_TAG" BASE_IMAGE="$BASE_IMAGE" EXTRA_CA="$EXTRA_CA_BUNDLE" \
   IMAGE_CACHE_DIR="$IMAGE_CACHE_DIR" NPM_BUILD_FROM_SOURCE=true
+# The images the new ones replaced are left untagged: drop them so runs do not pile up.
+docker image prune -f --filter label=org.opencontainers.image.vendor=pra-kit >/dev/null
 
 # --- 6. smoke tests -----------------------------------------------------------------------------
 containers=()
