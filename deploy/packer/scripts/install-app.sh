@@ -91,7 +91,7 @@ elif [[ -n "$prebuild_dir" && -f "$prebuild_dir/$prebuild_name" ]] \
 else
   if [[ "${NPM_BUILD_FROM_SOURCE:-false}" == true ]]; then
     install_toolchain
-    log "npm ci --omit=dev, compiling better-sqlite3 $bsq_version (about 3 minutes)"
+    log "npm ci --omit=dev, compiling better-sqlite3 $bsq_version (1 to 3 minutes)"
     npm_config_build_from_source=true npm_ci
   elif ! { log "npm ci --omit=dev, prebuilt better-sqlite3 $bsq_version"
             npm_config_build_from_source=false npm_ci >/tmp/npm-prebuilt.log 2>&1; }; then
