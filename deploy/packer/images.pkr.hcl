@@ -101,8 +101,8 @@ locals {
     "ENV DB_PATH=/data/app.db",
     "ENV BACKUP_DIR=/backup",
     "ENTRYPOINT [\"node\", \"/app/main.js\"]",
-    # Docker keeps one volume per VOLUME line when none is mounted: declaring them would hide an
-    # unmounted /data. Kubernetes mounts the PVCs; `docker run` needs -v or --tmpfs.
+    # No VOLUME for /data and /backup: Docker would silently create an anonymous volume on each
+    # run and hide a forgotten mount. Kubernetes mounts the PVCs; `docker run` needs -v or --tmpfs.
     "LABEL org.opencontainers.image.version=\"${local.version}\" org.opencontainers.image.revision=\"${var.git_revision}\" org.opencontainers.image.created=\"${timestamp()}\" org.opencontainers.image.base.name=\"${var.base_image}\" org.opencontainers.image.vendor=\"pra-kit\"",
     ], var.source_url == "" ? [] : [
     "LABEL org.opencontainers.image.source=\"${var.source_url}\"",
