@@ -55,3 +55,43 @@ drill: build ## any drill: make drill SCENARIO=corruption|backup-loss|pod-loss|d
 
 format: install ## format the code with prettier
 	npx prettier --write .
+
+# --- images (deploy/packer) -------------------------------------------------------------------
+# make image TAG=1.0 [BASE_IMAGE=pra/node:24-bookworm-slim] [EXTRA_CA=/path/ca.pem] [NPM_BUILD_FROM_SOURCE=true]
+TAG ?= 1.0
+PACKER ?= packer
+PACKER_DIR := deploy/packer
+BASE_IMAGE ?=
+EXTRA_CA ?=
+NPM_BUILD_FROM_SOURCE ?= false
+IMAGE_CACHE_DIR ?= $(CURDIR)/tmp/image-cache
+PACKER_ARGS ?=
+PACKER_VARS = -var image_tag=$(TAG) \
+  -var git_revision=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+  $(if $(BASE_IMAGE),-var base_image=$(BASE_IMAGE)) \
+  $(if $(EXTRA_CA),-var extra_ca_bundle=$(EXTRA_CA)) \
+  -var npm_build_from_source=$(NPM_BUILD_FROM_SOURCE) \
+  -var build_cache_dir=$(IMAGE_CACHE_DIR) -var cache_owner=$(shell id -u):$(shell id -g) \
+  $(PACKER_ARGS)
+
+.PHONY: image ci-images
+
+# Packer >= 1.7 installs the docker plugin (deploy/packer/plugins.pkr.hcl) and builds the folder;
+# older Packer (Debian 12 has 1.6.6) has the builder built in and builds images.pkr.hcl alone.
+# -parallel-builds=1: the second image reuses the better-sqlite3 binary the first one compiled.
+image: build ## build the images pra/api:TAG and pra/backup-agent:TAG with Packer (TAG=1.0)
+	@mkdir -p $(IMAGE_CACHE_DIR)
+	@v="$$($(PACKER) version 2>/dev/null | sed -n 's/^Packer v\([0-9.]*\).*/\1/p' | head -1)"; \
+	if [ -z "$$v" ]; then echo "==> $(PACKER) not found: install Packer (README, Images)" >&2; exit 1; fi; \
+	if printf '%s\n' 1.7.0 "$$v" | sort -V -C; then \
+	  echo "==> packer $$v: packer init $(PACKER_DIR), then packer build -var image_tag=$(TAG) $(PACKER_DIR)"; \
+	  set -x; $(PACKER) init $(PACKER_DIR) && $(PACKER) build -parallel-builds=1 $(PACKER_VARS) $(PACKER_DIR); \
+	else \
+	  echo "==> packer $$v (older than 1.7, no packer init): packer build -var image_tag=$(TAG) $(PACKER_DIR)/images.pkr.hcl"; \
+	  set -x; $(PACKER) build -parallel-builds=1 $(PACKER_VARS) $(PACKER_DIR)/images.pkr.hcl; \
+	fi
+	@docker image ls --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E ':$(TAG) ' | grep -E '/(api|backup-agent):' || true
+
+ci-images: ## CI: install Docker, Packer and debootstrap, build the base image and both images, run them (root)
+	@echo "==> tools/images/ci-images.sh: base image, make build, make image, smoke tests"
+	tools/images/ci-images.sh
