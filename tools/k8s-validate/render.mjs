@@ -77,7 +77,9 @@ export function kustomizations(root) {
   const dirs = ['base'];
   const overlays = path.join(root, 'overlays');
   if (existsSync(overlays)) {
-    for (const entry of readdirSync(overlays, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(overlays, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (entry.isDirectory() && existsSync(path.join(overlays, entry.name, 'kustomization.yaml'))) {
         dirs.push(`overlays/${entry.name}`);
       }
@@ -98,13 +100,24 @@ export function renderAll(root, kubectl = 'kubectl') {
   }
   const jobsDir = path.join(root, 'jobs');
   if (existsSync(jobsDir)) {
-    for (const file of readdirSync(jobsDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const file of readdirSync(jobsDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()) {
       const full = path.join(jobsDir, file);
       const name = `jobs/${file}`;
       renders.push({ name, type: 'job', objects: parseManifests(readFileSync(full, 'utf8'), name) });
       if (file === 'restore.yaml') {
         // The runbook's way to choose a restore point, offline: kubectl set env --local.
-        const text = run(kubectl, ['set', 'env', '--local', '-o', 'yaml', '-f', full, `BACKUP_ID=${EXAMPLE_BACKUP_ID}`]);
+        const text = run(kubectl, [
+          'set',
+          'env',
+          '--local',
+          '-o',
+          'yaml',
+          '-f',
+          full,
+          `BACKUP_ID=${EXAMPLE_BACKUP_ID}`,
+        ]);
         renders.push({
           name: `${name} (BACKUP_ID=${EXAMPLE_BACKUP_ID})`,
           type: 'job',

@@ -39,7 +39,9 @@ export async function schemaValidate(objects) {
       Model = undefined;
     }
     if (typeof Model !== 'function') {
-      errors.push(`no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-models (unknown kind or apiVersion)`);
+      errors.push(
+        `no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-models (unknown kind or apiVersion)`,
+      );
     } else {
       try {
         new Model(obj).validate();
@@ -68,7 +70,9 @@ export function strictTypeCheck(objects) {
       return;
     }
     const start = lines.length;
-    lines.push(`import type { I${kind} as T${i} } from ${JSON.stringify(`${modulePath(apiVersion)}/${kind}`)};`);
+    lines.push(
+      `import type { I${kind} as T${i} } from ${JSON.stringify(`${modulePath(apiVersion)}/${kind}`)};`,
+    );
     const body = JSON.stringify(obj, null, 2).split('\n');
     body[0] = `export const o${i}: T${i} = ${body[0]}`;
     body[body.length - 1] += ';';
@@ -107,7 +111,9 @@ export function strictTypeCheck(objects) {
     if (index < 0) throw new Error(`TypeScript: ${message}`);
     if (line === ranges[index][0]) {
       // the import line: kubernetes-models has no type of that name
-      results[index].errors.push(`no type for ${objects[index].apiVersion} ${objects[index].kind} in kubernetes-models`);
+      results[index].errors.push(
+        `no type for ${objects[index].apiVersion} ${objects[index].kind} in kubernetes-models`,
+      );
     } else {
       results[index].errors.push(`${message} (at: ${lines[line].trim().replace(/,$/, '')})`);
     }

@@ -22,7 +22,12 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '../..');
 
 /** Runs every check on a deploy/k8s directory. Returns [{ ok, label, detail }]. */
-export async function validate({ k8sDir = path.join(REPO, 'deploy/k8s'), tag = '1.0', kubectl = 'kubectl', repoChecks = true } = {}) {
+export async function validate({
+  k8sDir = path.join(REPO, 'deploy/k8s'),
+  tag = '1.0',
+  kubectl = 'kubectl',
+  repoChecks = true,
+} = {}) {
   const results = [];
   const add = (ok, label, detail = '') => results.push({ ok: Boolean(ok), label, detail: ok ? '' : detail });
 
@@ -44,7 +49,11 @@ export async function validate({ k8sDir = path.join(REPO, 'deploy/k8s'), tag = '
         if (!/USER$/.test(key)) {
           // the agent refuses a BACKUP_TOKEN shorter than 16 characters
           add(value.length >= 16, `${file} ${key} is at least 16 characters`, `${value.length} characters`);
-          add(second.files[file]?.[key] !== value, `${file} ${key} is random (differs between two runs)`, 'same value twice');
+          add(
+            second.files[file]?.[key] !== value,
+            `${file} ${key} is random (differs between two runs)`,
+            'same value twice',
+          );
         }
       }
     }
@@ -58,7 +67,11 @@ export async function validate({ k8sDir = path.join(REPO, 'deploy/k8s'), tag = '
     const strict = strictTypeCheck(objects);
     all.forEach(({ render, obj }, i) => {
       const errors = [...schema[i].errors, ...strict[i].errors];
-      add(errors.length === 0, `[${render.name}] ${describe(obj)} matches the Kubernetes schema`, errors.join('; '));
+      add(
+        errors.length === 0,
+        `[${render.name}] ${describe(obj)} matches the Kubernetes schema`,
+        errors.join('; '),
+      );
     });
     results.push(...check(renders, { generated: first.files, expectedTag: tag }));
   } finally {
@@ -96,7 +109,9 @@ export function checkRepository(k8sDir) {
   const add = (ok, label, detail = '') => results.push({ ok: Boolean(ok), label, detail: ok ? '' : detail });
   let tracked;
   try {
-    tracked = execFileSync('git', ['ls-files', '-z', '--', '.'], { cwd: k8sDir, encoding: 'utf8' }).split('\0').filter(Boolean);
+    tracked = execFileSync('git', ['ls-files', '-z', '--', '.'], { cwd: k8sDir, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
   } catch {
     add(true, 'not a git checkout: tracked-file checks skipped');
     return results;
@@ -111,7 +126,12 @@ export function checkRepository(k8sDir) {
       add(false, `${file} parses`, err.message);
     }
     for (const o of objects) {
-      if (o?.kind === 'Secret') add(!o.data && !o.stringData, `${file}: ${describe(o)} carries no value in git`, 'data or stringData in a tracked file');
+      if (o?.kind === 'Secret')
+        add(
+          !o.data && !o.stringData,
+          `${file}: ${describe(o)} carries no value in git`,
+          'data or stringData in a tracked file',
+        );
     }
   }
   add(tracked.length > 0, 'deploy/k8s is tracked', 'no tracked files');
@@ -131,13 +151,26 @@ export function checkRepository(k8sDir) {
 export function yamllint(dirs, config = path.join(HERE, 'yamllint.yaml')) {
   const existing = dirs.filter((d) => existsSync(d));
   try {
-    execFileSync('yamllint', ['-c', config, '-f', 'parsable', '--strict', ...existing], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return [{ ok: true, label: `yamllint ${existing.map((d) => path.relative(REPO, d)).join(' ')}`, detail: '' }];
+    execFileSync('yamllint', ['-c', config, '-f', 'parsable', '--strict', ...existing], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return [
+      { ok: true, label: `yamllint ${existing.map((d) => path.relative(REPO, d)).join(' ')}`, detail: '' },
+    ];
   } catch (err) {
     if (err.code === 'ENOENT') {
-      return [{ ok: false, label: 'yamllint is installed', detail: 'apt-get install yamllint (tools/k8s-validate/run.sh does it)' }];
+      return [
+        {
+          ok: false,
+          label: 'yamllint is installed',
+          detail: 'apt-get install yamllint (tools/k8s-validate/run.sh does it)',
+        },
+      ];
     }
-    const lines = String(err.stdout ?? err.message).trim().split('\n');
+    const lines = String(err.stdout ?? err.message)
+      .trim()
+      .split('\n');
     return lines.map((l) => ({ ok: false, label: 'yamllint', detail: path.relative(REPO, l) }));
   }
 }
@@ -154,13 +187,18 @@ async function main() {
   });
   let results;
   try {
-    results = await validate({ k8sDir: path.resolve(values['k8s-dir']), tag: values.tag, kubectl: values.kubectl });
+    results = await validate({
+      k8sDir: path.resolve(values['k8s-dir']),
+      tag: values.tag,
+      kubectl: values.kubectl,
+    });
   } catch (err) {
     console.error(`k8s-validate: ${err.message}`);
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
-  if (!values['no-yamllint']) results.push(...yamllint([path.join(REPO, 'deploy/k8s'), path.join(REPO, 'deploy/ansible')]));
+  if (!values['no-yamllint'])
+    results.push(...yamllint([path.join(REPO, 'deploy/k8s'), path.join(REPO, 'deploy/ansible')]));
 
   const groups = new Map();
   for (const r of results) {
@@ -173,7 +211,9 @@ async function main() {
   }
   if (!values.verbose) {
     for (const [group, g] of groups) {
-      console.log(`${g.failed.length ? 'FAIL' : 'ok  '} ${group}: ${g.passed} checks passed${g.failed.length ? `, ${g.failed.length} failed` : ''}`);
+      console.log(
+        `${g.failed.length ? 'FAIL' : 'ok  '} ${group}: ${g.passed} checks passed${g.failed.length ? `, ${g.failed.length} failed` : ''}`,
+      );
       for (const f of g.failed) console.log(`     - ${f.label}: ${f.detail}`);
     }
   }

@@ -56,7 +56,10 @@ describe('seeded mistakes are reported', () => {
       what: 'a misspelt field (the API server would drop it silently)',
       file: 'base/deployment.yaml',
       edit: (s) => s.replace('          readinessProbe:', '          readinessprobe:'),
-      expect: [/Deployment pra\/api matches the Kubernetes schema: .*readinessprobe/, /api readiness GET \/ready/],
+      expect: [
+        /Deployment pra\/api matches the Kubernetes schema: .*readinessprobe/,
+        /api readiness GET \/ready/,
+      ],
     },
     {
       what: 'a value of the wrong type',
@@ -89,7 +92,11 @@ describe('seeded mistakes are reported', () => {
     {
       what: 'a token generator that always writes the same token',
       file: 'generate-secrets.sh',
-      edit: (s) => s.replace(`printf 'token=%s\\n' "$(random_hex 32)"`, `printf 'token=%s\\n' "0123456789abcdef0123456789abcdef"`),
+      edit: (s) =>
+        s.replace(
+          `printf 'token=%s\\n' "$(random_hex 32)"`,
+          `printf 'token=%s\\n' "0123456789abcdef0123456789abcdef"`,
+        ),
       expect: [/token is random/],
     },
     {
@@ -102,7 +109,10 @@ describe('seeded mistakes are reported', () => {
       what: 'an overlay without the namespace (its CronJob misses the generated ConfigMap)',
       file: 'overlays/cronjob/kustomization.yaml',
       edit: (s) => s.replace('namespace: pra\n', ''),
-      expect: [/CronJob sqlite-backup container backup: envFrom ConfigMap backup-agent-config exists/, /CronJob sqlite-backup: in namespace pra/],
+      expect: [
+        /CronJob sqlite-backup container backup: envFrom ConfigMap backup-agent-config exists/,
+        /CronJob sqlite-backup: in namespace pra/,
+      ],
     },
     {
       what: 'overlapping backups',
