@@ -114,13 +114,15 @@ cmd_deploy() {
 }
 
 stop_forwards() {
-  local name pid
+  local name pid i
   for name in api agent; do
     [[ -f $RUN_DIR/forward-$name.pid ]] || continue
     pid=$(cat "$RUN_DIR/forward-$name.pid")
     # only our own kubectl port-forward, never whatever reused the pid
     if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'port-forward'; then
       run kill "$pid"
+      # wait until it is gone, so its port is free for the next forward
+      for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
     rm -f "$RUN_DIR/forward-$name.pid"
   done
@@ -152,6 +154,14 @@ cmd_forward() {
   start_forward api api "$API_LOCAL_PORT"
   if sidecar_mode || [[ $DRY_RUN == 1 ]]; then start_forward agent backup-agent "$AGENT_LOCAL_PORT"; fi
   wait_http "$API_URL/health" 20 || die "the API does not answer on $API_URL (see $RUN_DIR/forward-api.log)"
+  # a forward that could not bind its port exits at once: give it a second to do so
+  [[ $DRY_RUN == 1 ]] || sleep 1
+  local name
+  for name in api agent; do
+    [[ $DRY_RUN != 1 && -f $RUN_DIR/forward-$name.pid ]] || continue
+    kill -0 "$(cat "$RUN_DIR/forward-$name.pid")" 2>/dev/null ||
+      die "the $name port-forward stopped: $(tail -n 1 "$RUN_DIR/forward-$name.log") (is the port taken, by make dev?)"
+  done
   note "API:   $API_URL   (/, /health, /ready, /add?message=..., /count, /consultation, /status, /metrics)"
   if sidecar_mode; then note "agent: $AGENT_URL   (/health, /ready, /backups, /metrics)"; fi
   note "logs:  $RUN_DIR/forward-*.log; stop: make unforward"
