@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make validate-k8s: offline validation of deploy/k8s (and yamllint of deploy/), then the
-# validator's own tests. Installs what it needs when missing:
+# make validate-k8s: offline validation of deploy/k8s (and yamllint of deploy/), the
+# validator's own tests, and the tests of tools/k8s/workshop.sh. Installs what it needs when missing:
 #   - npm packages of this folder (kubernetes-models, typescript, yaml): npm ci, from its lockfile;
 #   - yamllint: apt-get (root, as in CI) — otherwise it says how to install it.
 # kubectl (its built-in kustomize, v5+) must be on PATH: it is on the project's machines and in a
@@ -39,3 +39,5 @@ echo "==> rendering and validating deploy/k8s (kubectl kustomize + Kubernetes sc
 node validate.mjs "$@"
 echo "==> the validator's own tests (seeded mistakes must be reported)"
 node --test --test-reporter=spec .
+echo "==> tests of tools/k8s/workshop.sh (the make targets) against a fake kubectl"
+node --test --test-reporter=spec ../k8s/

@@ -136,14 +136,19 @@ start_forward() { # name service local-port
   echo $! >"$RUN_DIR/forward-$name.pid"
 }
 
-wait_http() { # url seconds
+# Waits until a forward answers /health. A forward that cannot bind its port (make dev is on
+# 8080?) exits at once, while whatever holds the port may answer: check that ours still runs.
+wait_forward() { # name url
   [[ $DRY_RUN == 1 ]] && return 0
-  local i
-  for ((i = 0; i < $2 * 2; i++)); do
-    curl -fsS --max-time 2 "$1" >/dev/null 2>&1 && return 0
+  local pid log=$RUN_DIR/forward-$1.log deadline=$((SECONDS + 30))
+  pid=$(cat "$RUN_DIR/forward-$1.pid")
+  sleep 0.5
+  while ((SECONDS < deadline)); do
+    kill -0 "$pid" 2>/dev/null || die "the $1 port-forward stopped: $(tail -n 1 "$log") (is the port taken, by make dev?)"
+    curl -fsS --max-time 2 "$2/health" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
-  return 1
+  die "nothing answers on $2/health (see $log)"
 }
 
 cmd_forward() {
@@ -153,15 +158,8 @@ cmd_forward() {
   k rollout status deployment/api --timeout=300s
   start_forward api api "$API_LOCAL_PORT"
   if sidecar_mode || [[ $DRY_RUN == 1 ]]; then start_forward agent backup-agent "$AGENT_LOCAL_PORT"; fi
-  wait_http "$API_URL/health" 20 || die "the API does not answer on $API_URL (see $RUN_DIR/forward-api.log)"
-  # a forward that could not bind its port exits at once: give it a second to do so
-  [[ $DRY_RUN == 1 ]] || sleep 1
-  local name
-  for name in api agent; do
-    [[ $DRY_RUN != 1 && -f $RUN_DIR/forward-$name.pid ]] || continue
-    kill -0 "$(cat "$RUN_DIR/forward-$name.pid")" 2>/dev/null ||
-      die "the $name port-forward stopped: $(tail -n 1 "$RUN_DIR/forward-$name.log") (is the port taken, by make dev?)"
-  done
+  wait_forward api "$API_URL"
+  if sidecar_mode; then wait_forward agent "$AGENT_URL"; fi
   note "API:   $API_URL   (/, /health, /ready, /add?message=..., /count, /consultation, /status, /metrics)"
   if sidecar_mode; then note "agent: $AGENT_URL   (/health, /ready, /backups, /metrics)"; fi
   note "logs:  $RUN_DIR/forward-*.log; stop: make unforward"
