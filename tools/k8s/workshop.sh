@@ -179,6 +179,13 @@ ensure_forward() {
   fi
 }
 
+# After scaling to 0: wait until the api pod is gone (an older kubectl fails a wait on no match).
+wait_api_gone() {
+  if [[ $DRY_RUN == 1 || -n $(q get pods -l "$API_SELECTOR" -o name) ]]; then
+    k wait --for=delete pod -l "$API_SELECTOR" --timeout=120s
+  fi
+}
+
 # Runs the agent's CLI in a one-off pod (CronJob mode has no agent server): make backups there.
 agent_cli() {
   local overrides
@@ -242,7 +249,7 @@ restore_offline() { # id (empty = latest)
     k patch cronjob sqlite-backup -p '{"spec":{"suspend":true}}'
   fi
   k scale deployment api --replicas=0
-  k wait --for=delete pod -l "$API_SELECTOR" --timeout=120s
+  wait_api_gone
   k delete job sqlite-restore --ignore-not-found --wait=true
   printf '+ %s set env --local -o yaml -f deploy/k8s/jobs/restore.yaml BACKUP_ID=%s | %s apply -f -\n' "$KUBECTL" "$id" "$KUBECTL"
   [[ $DRY_RUN == 1 ]] || "$KUBECTL" set env --local -o yaml -f deploy/k8s/jobs/restore.yaml "BACKUP_ID=$id" | "$KUBECTL" apply -f -
@@ -330,7 +337,7 @@ cmd_pra() {
   note "count before: $before; restore point: ${point:-the newest verified backup} ($rows rows)"
   say "phase 1: the disaster"
   k scale deployment api --replicas=0
-  k wait --for=delete pod -l "$API_SELECTOR" --timeout=120s
+  wait_api_gone
   local was_active=0
   if cron_active; then
     was_active=1
