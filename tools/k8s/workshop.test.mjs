@@ -149,12 +149,23 @@ test('restore OFFLINE=1 runs the Job with the API stopped, then brings the API b
     /scale deployment api --replicas=0/,
     /wait --for=delete pod -l app.kubernetes.io\/name=api/,
     /delete job sqlite-restore/,
-    /set env --local -o yaml -f deploy\/k8s\/jobs\/restore.yaml BACKUP_ID=app-1772098321/,
-    /apply -f -/,
     /logs job\/sqlite-restore/,
     /scale deployment api --replicas=1/,
     /rollout status deployment\/api/,
   ]);
+  // `kubectl set env --local ... | kubectl apply -f -`: the two sides of the pipe log in either order
+  const between = (re) => {
+    const i = result.calls.findIndex((c) => re.test(c));
+    return (
+      i > result.calls.findIndex((c) => /delete job sqlite-restore/.test(c)) &&
+      i < result.calls.findIndex((c) => /logs job/.test(c))
+    );
+  };
+  assert.ok(
+    between(/set env --local -o yaml -f deploy\/k8s\/jobs\/restore.yaml BACKUP_ID=app-1772098321$/),
+    result.calls.join('\n'),
+  );
+  assert.ok(between(/apply -f -$/), result.calls.join('\n'));
 });
 
 test('pca deletes the api pod and finds the same count', () => {
