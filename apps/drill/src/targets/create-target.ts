@@ -1,5 +1,6 @@
 import type { DrillOptions } from '../drill-options';
 import { DrillTarget } from './drill-target';
+import { K8sTarget } from './k8s.target';
 import { LocalTarget } from './local.target';
 
 /** Builds the target adapter named on the command line. */
@@ -24,6 +25,8 @@ export function createTarget(
         runId,
         needsOffsite,
       );
+    case 'k8s':
+      return new K8sTarget(options.namespace, options.token);
     default:
       throw new Error(`target ${options.target} is not available in this build`);
   }

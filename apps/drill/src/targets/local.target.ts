@@ -1,9 +1,10 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { http, pollUntil, sleep } from '../http';
+import { freePort } from '../free-port';
 import { repoRoot } from '../repo-root';
+import { parseRestoreOutput } from './command-runner';
 import { DAMAGE_DB_SCRIPT } from './damage-db';
 import { DrillTarget, RestoreOutcome } from './drill-target';
 
@@ -133,8 +134,8 @@ export class LocalTarget implements DrillTarget {
     for (let attempt = 1; ; attempt++) {
       const run = spawnSync(process.execPath, args, { env: this.agentEnv(), encoding: 'utf8' });
       if (run.status === 0) {
-        const result = JSON.parse(run.stdout) as { restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' } };
-        return { id: result.restored.id, createdAt: result.restored.created_at, rows: result.restored.rows, from: result.restored.from };
+        const { restored } = parseRestoreOutput(run.stdout);
+        return { id: restored.id, createdAt: restored.created_at, rows: restored.rows, from: restored.from };
       }
       if (run.status !== 5 || attempt >= 20) {
         throw new Error(`restore --offline failed (exit ${run.status}): ${run.stderr.trim()}`);
@@ -219,16 +220,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A local S3 server (s3rver, a development dependency) standing in for the cluster's MinIO, so
