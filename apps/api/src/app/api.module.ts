@@ -1,4 +1,5 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { readCatalogDir } from '@pra-kit/shared';
 import { Registry } from 'prom-client';
 import type { ApiConfig } from '../config/api-config';
 import { ApiDatabase } from '../database/api-database';
@@ -37,7 +38,13 @@ export class ApiModule {
           provide: ApiDatabase,
           useFactory: () => {
             const database = new ApiDatabase(
-              { path: config.dbPath, synchronous: config.dbSynchronous, busyTimeoutMs: config.busyTimeoutMs },
+              {
+                path: config.dbPath,
+                synchronous: config.dbSynchronous,
+                busyTimeoutMs: config.busyTimeoutMs,
+                createDb: config.createDb,
+                backupCount: () => readCatalogDir(config.backupDir).length,
+              },
               new Logger('Database'),
             );
             database.start();

@@ -11,6 +11,7 @@ describe('parseApiConfig', () => {
       maxMessageLength: 1000,
       dbSynchronous: 'FULL',
       busyTimeoutMs: 5000,
+      createDb: 'auto',
       logLevel: 'log',
     });
   });
@@ -24,6 +25,7 @@ describe('parseApiConfig', () => {
       MAX_MESSAGE_LENGTH: '20',
       DB_SYNCHRONOUS: 'normal',
       DB_BUSY_TIMEOUT_MS: '100',
+      API_CREATE_DB: 'always',
       LOG_LEVEL: 'warn',
     });
     expect(config).toMatchObject({
@@ -34,6 +36,7 @@ describe('parseApiConfig', () => {
       maxMessageLength: 20,
       dbSynchronous: 'NORMAL',
       busyTimeoutMs: 100,
+      createDb: 'always',
       logLevel: 'warn',
     });
   });
@@ -44,6 +47,7 @@ describe('parseApiConfig', () => {
     ['MAX_MESSAGE_LENGTH', '0'],
     ['DB_SYNCHRONOUS', 'SOMETIMES'],
     ['LOG_LEVEL', 'chatty'],
+    ['API_CREATE_DB', 'sometimes'],
   ])('rejects %s=%s with a message naming it', (name, value) => {
     const parse = () => parseApiConfig({ [name]: value });
     expect(parse).toThrow(ConfigError);

@@ -25,6 +25,8 @@ export interface ApiConfig {
   readonly dbSynchronous: SynchronousMode;
   /** How long a write waits for a lock held by another connection (DB_BUSY_TIMEOUT_MS). */
   readonly busyTimeoutMs: number;
+  /** May a missing database be created empty at start (API_CREATE_DB): auto = only without backups. */
+  readonly createDb: 'auto' | 'always' | 'never';
   readonly logLevel: LogLevelName;
 }
 
@@ -38,6 +40,7 @@ export function parseApiConfig(env: Env): ApiConfig {
     maxMessageLength: readInt(env, 'MAX_MESSAGE_LENGTH', 1000, { min: 1, max: 1_000_000 }),
     dbSynchronous: readEnum(env, 'DB_SYNCHRONOUS', 'FULL', SYNCHRONOUS_MODES),
     busyTimeoutMs: readInt(env, 'DB_BUSY_TIMEOUT_MS', 5000, { min: 0, max: 600_000 }),
+    createDb: readEnum(env, 'API_CREATE_DB', 'auto', ['auto', 'always', 'never'] as const),
     logLevel: readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS),
   };
 }

@@ -9,7 +9,17 @@ export interface ApiDatabaseOptions {
   readonly path: string;
   readonly synchronous: SynchronousMode;
   readonly busyTimeoutMs: number;
+  /**
+   * Whether a missing database may be created empty at start. `auto` (the default) creates one
+   * only when there is no backup either: a fresh service. With backups present a missing file
+   * means lost data, and an empty database would be served, then backed up as the "latest"
+   * restore point. `backupCount` tells how many backups exist.
+   */
+  readonly createDb?: CreateDbMode;
+  readonly backupCount?: () => number;
 }
+
+export type CreateDbMode = 'auto' | 'always' | 'never';
 
 export interface Logger {
   log(message: string): void;
@@ -75,6 +85,14 @@ export class ApiDatabase {
   start(): void {
     try {
       const exists = identityOf(this.options.path) !== null;
+      if (!exists) {
+        const refusal = this.refuseToCreate();
+        if (refusal) {
+          this.lastFailure = refusal;
+          this.logger.error(refusal);
+          return;
+        }
+      }
       mkdirSync(dirname(this.options.path), { recursive: true });
       const rows = countEvents(this.open(true).db);
       this.logger.log(
@@ -101,7 +119,9 @@ export class ApiDatabase {
       this.closeQuietly();
       throw new DatabaseUnavailableError(
         'DATABASE_MISSING',
-        `database file ${this.options.path} is missing (data volume lost?); restore a backup`,
+        this.lastFailure?.startsWith('refusing') === true
+          ? this.lastFailure
+          : `database file ${this.options.path} is missing (data volume lost?); restore a backup`,
       );
     }
     if (this.connection) {
@@ -160,6 +180,21 @@ export class ApiDatabase {
 
   close(): void {
     this.closeQuietly();
+  }
+
+  private refuseToCreate(): string | null {
+    const mode = this.options.createDb ?? 'auto';
+    if (mode === 'always') return null;
+    const backups = mode === 'auto' ? (this.options.backupCount?.() ?? 0) : 0;
+    if (mode === 'auto' && backups === 0) return null;
+    return (
+      `refusing to create an empty database at ${this.options.path}: ` +
+      (mode === 'never'
+        ? 'API_CREATE_DB=never'
+        : `${backups} backup(s) exist, so the data was lost; restore one ` +
+          '(backup-agent restore --latest --offline, or POST /restore/latest on the agent), ' +
+          'or set API_CREATE_DB=always to start empty')
+    );
   }
 
   private open(allowCreate: boolean): Connection {
