@@ -37,6 +37,12 @@ variable "npm_build_from_source" {
   description = "Compile better-sqlite3 instead of downloading its prebuilt binary (true where the download is unreachable; a failed download falls back to compiling anyway)."
 }
 
+variable "addon_node_headers" {
+  type        = string
+  default     = "24.18.1"
+  description = "Compile better-sqlite3 against the headers of this Node version when the image's Node is 24.19 or later (empty: the image's own headers). Node 24.19 changed the header-only node::ObjectWrap so that better-sqlite3 12 aborts when the GC collects a statement (nodejs/node#65446); built against 24.18.1 headers it runs cleanly on later 24.x."
+}
+
 variable "extra_ca_bundle" {
   type        = string
   default     = ""
@@ -158,6 +164,7 @@ build {
       "APP=${source.name}",
       "APP_UID=${local.app_uid}",
       "NPM_BUILD_FROM_SOURCE=${var.npm_build_from_source}",
+      "ADDON_NODE_HEADERS=${var.addon_node_headers}",
       "EXTRA_CA_FILE=${var.extra_ca_bundle == "" ? "" : "/run/pra-build/extra-ca.pem"}",
       "BUILD_CACHE=${var.build_cache_dir == "" ? "" : "/run/pra-build/cache"}",
       "CACHE_OWNER=${var.cache_owner}",

@@ -8,6 +8,8 @@
 #   APP_UID                uid and gid of the runtime user (10001)
 #   NPM_BUILD_FROM_SOURCE  true: compile better-sqlite3 (no prebuilt binary is reachable);
 #                          false: let prebuild-install download it, and compile if that fails
+#   ADDON_NODE_HEADERS     compile better-sqlite3 against the headers of this Node version when the
+#                          image's Node is 24.19 or later (see "Node 24.19" below), or empty
 #   EXTRA_CA_FILE          a PEM bundle mounted into the container, or empty
 #   BUILD_CACHE            a host directory mounted into the container, or empty; holds the npm
 #                          cache and the better-sqlite3 binary compiled by an earlier build
@@ -50,13 +52,35 @@ else
   export npm_config_cache=/tmp/npm-cache
 fi
 
+# --- Node 24.19+: compile better-sqlite3 against older headers -------------------------------
+# Node 24.19.0 changed the header-only node::ObjectWrap: its destructor now removes an environment
+# cleanup hook and CHECKs that an environment is current. better-sqlite3 12 derives Statement from
+# ObjectWrap, so a statement collected by an idle GC aborts the whole process ("Assertion failed:
+# (env) != nullptr", nodejs/node#65446) -- seen here seconds after start. What matters is the
+# headers the addon is compiled against, not the runtime: built against 24.18.1 headers it runs
+# cleanly on later 24.x. Prebuilt binaries may be built against the new headers, so compile.
+# Drop this once better-sqlite3 13 (Node-API, not ObjectWrap) can be used everywhere.
+headers_tag=""
+if [[ -n "${ADDON_NODE_HEADERS:-}" ]] && node -e '
+    const [maj, min] = process.versions.node.split(".").map(Number);
+    process.exit(maj === 24 && min >= 19 ? 0 : 1)'; then
+  log "Node $(node -v): compiling better-sqlite3 against Node $ADDON_NODE_HEADERS headers (nodejs/node#65446)"
+  mkdir -p /tmp/node-headers
+  (cd /tmp/node-headers && npm pack --silent "node-linux-$(node -p process.arch)@$ADDON_NODE_HEADERS" >/dev/null \
+    && tar -xzf node-linux-*.tgz package/include && rm -f node-linux-*.tgz)
+  [[ -f /tmp/node-headers/package/include/node/node.h ]] || { echo "no Node $ADDON_NODE_HEADERS headers" >&2; exit 1; }
+  export npm_config_nodedir=/tmp/node-headers/package
+  NPM_BUILD_FROM_SOURCE=true
+  headers_tag="-h$ADDON_NODE_HEADERS"
+fi
+
 # --- better-sqlite3: reuse a binary compiled by an earlier build, else download or compile ----
 # The binary depends on the Node ABI, the architecture and the C library: the prebuild name carries
-# the first two, the cache folder the distribution (same glibc and libstdc++).
+# the first two, the cache folder the distribution (same glibc and libstdc++) and the headers.
 # shellcheck source=/dev/null
 . /etc/os-release
 bsq_version="$(node -p "require('./package-lock.json').packages['node_modules/better-sqlite3']?.version ?? ''")"
-prebuild_dir="${BUILD_CACHE:+$BUILD_CACHE/prebuilds/$ID-$VERSION_CODENAME}"
+prebuild_dir="${BUILD_CACHE:+$BUILD_CACHE/prebuilds/$ID-$VERSION_CODENAME$headers_tag}"
 prebuild_name="better-sqlite3-v$bsq_version-node-v$(node -p process.versions.modules)-linux-$(node -p process.arch).tar.gz"
 
 toolchain_installed=false
