@@ -74,7 +74,7 @@ PACKER_VARS = -var image_tag=$(TAG) \
   -var build_cache_dir=$(IMAGE_CACHE_DIR) -var cache_owner=$(shell id -u):$(shell id -g) \
   $(PACKER_ARGS)
 
-.PHONY: image ci-images
+.PHONY: image ci-images ci-podman
 
 # Packer >= 1.7 installs the docker plugin (deploy/packer/plugins.pkr.hcl) and builds the folder;
 # older Packer (Debian 12 has 1.6.6) has the builder built in and builds images.pkr.hcl alone.
@@ -95,6 +95,10 @@ image: build ## build the images pra/api:TAG and pra/backup-agent:TAG with Packe
 ci-images: ## CI: install Docker, Packer and debootstrap, build the base image and both images, run them (root)
 	@echo "==> tools/images/ci-images.sh: base image, make build, make image, smoke tests"
 	tools/images/ci-images.sh
+
+ci-podman: build ## CI: play deploy/k8s/base under Podman with the images, check every route, run the PCA and PRA drills (root)
+	@echo "==> tools/podman/ci-podman.sh: podman kube play, route checks, pod-loss and data-loss drills"
+	tools/podman/ci-podman.sh
 
 # --- the k3d workshop path (README: "The workshop on k3d") -------------------------------------
 # Each target prints the commands it runs (tools/k8s/workshop.sh); DRY_RUN=1 prints them only.

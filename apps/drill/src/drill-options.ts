@@ -20,6 +20,7 @@ export interface DrillOptions {
   readonly token: string | undefined;
   readonly varDir: string;
   readonly namespace: string;
+  readonly agentImage: string;
   readonly schedule: string;
   readonly json: boolean;
 }
@@ -43,11 +44,13 @@ Options:
   --rto <s> --rpo <s> --max-lost <n>
                               objectives; exit 1 when one is missed (pod-loss: --max-lost 0 by default)
   --out <dir>                 where the JSON and Markdown reports go (default var/drills)
-  --api <url> --agent <url>   local target: the running services (default http://127.0.0.1:8080, :8081)
+  --api <url> --agent <url>   local and podman targets: the services (default http://127.0.0.1:8080, :8081)
   --token <t>                 the agent's bearer token (default $BACKUP_TOKEN)
   --var <dir>                 local target: the make dev var directory (default ./var)
   --schedule <cron>           local target, private instance: backup schedule (default every 5 s)
   --namespace <ns>            k8s target: the namespace (default pra)
+  --agent-image <image>       podman target: the agent image for the offline restore
+                              (default pra/backup-agent:1.0)
   --json                      print the JSON report on stdout instead of the table
 
 Exit codes: 0 passed, 1 a check failed or an objective was missed, 2 usage error, 3 the drill could not run.
@@ -77,6 +80,7 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
       var: { type: 'string', default: 'var' },
       schedule: { type: 'string', default: '*/5 * * * * *' },
       namespace: { type: 'string', default: 'pra' },
+      'agent-image': { type: 'string', default: 'pra/backup-agent:1.0' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -112,6 +116,7 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
     token: values.token ?? (env['BACKUP_TOKEN'] || undefined),
     varDir: values.var as string,
     namespace: values.namespace as string,
+    agentImage: values['agent-image'] as string,
     schedule: values.schedule as string,
     json: values.json as boolean,
   };

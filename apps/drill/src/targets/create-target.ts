@@ -2,6 +2,7 @@ import type { DrillOptions } from '../drill-options';
 import { DrillTarget } from './drill-target';
 import { K8sTarget } from './k8s.target';
 import { LocalTarget } from './local.target';
+import { PodmanTarget } from './podman.target';
 
 /** Builds the target adapter named on the command line. */
 export function createTarget(
@@ -27,7 +28,12 @@ export function createTarget(
       );
     case 'k8s':
       return new K8sTarget(options.namespace, options.token);
-    default:
-      throw new Error(`target ${options.target} is not available in this build`);
+    case 'podman':
+      return new PodmanTarget({
+        apiUrl: options.apiUrl,
+        agentUrl: options.agentUrl,
+        token: options.token,
+        agentImage: options.agentImage,
+      });
   }
 }
