@@ -233,10 +233,14 @@ export class OffsiteReplicator implements Offsite {
         await this.store.prepare();
         await this.catchUp();
         this.needsCheck = false;
+        this.succeeded();
       }
       let uploaded = 0;
       for (let entry = this.nextDue(); entry; entry = this.nextDue()) {
-        if (await this.uploadOne(entry)) uploaded++;
+        if (await this.uploadOne(entry)) {
+          uploaded++;
+          this.succeeded(); // the store works: say so now, not after the whole backlog
+        }
       }
       if (uploaded > 0) await this.prune(await this.store.list());
       this.succeeded();
@@ -364,9 +368,11 @@ export class OffsiteReplicator implements Offsite {
     this.retryAt = monotonicMs() + delay;
     const message = (err as Error)?.message ?? String(err);
     this.lastError = { code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR', message, at: this.clock.now() };
+    // The store's own errors name the bucket and the endpoint; anything else gets them here.
+    const place = err instanceof OffsiteError ? '' : ` to ${this.store.location} at ${this.options.endpoint}`;
     const text =
-      `offsite copies to ${this.store.location} at ${this.options.endpoint} failed: ${message}. ` +
-      `Local backups are not affected; ${this.queue.size} upload(s) pending; retry ${this.consecutiveFailures} in ${seconds(delay)}`;
+      `offsite copies${place} failed: ${message}. Local backups are not affected; ` +
+      `${this.queue.size} upload(s) pending; retry ${this.consecutiveFailures} in ${seconds(delay)}`;
     if (this.consecutiveFailures === 1) this.logger.error(text);
     else this.logger.warn(text);
   }

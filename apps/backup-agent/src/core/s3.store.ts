@@ -116,7 +116,7 @@ export class S3Store implements BackupStore {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
       return;
     } catch (err) {
-      if (httpStatus(err) !== 404) throw this.failure(err, 'reach the bucket');
+      if (httpStatus(err) !== 404) throw this.failure(err, 'use the bucket');
     }
     if (!this.options.createBucket) {
       throw new OffsiteBucketMissingError(
@@ -394,7 +394,7 @@ export class S3Store implements BackupStore {
     if (err instanceof BackupDomainError) return err;
     const e = err as { name?: string; code?: string; message?: string; errors?: { message?: string }[] };
     const status = httpStatus(err);
-    const detail = describeError(e);
+    const detail = describeError(e, status);
     const where = `${this.location} at ${this.endpointName}`;
     if (e.name === 'NoSuchBucket') {
       return new OffsiteBucketMissingError(`cannot ${action} ${where}: bucket "${this.options.bucket}" does not exist`);
@@ -430,8 +430,16 @@ function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
-function describeError(e: { name?: string; code?: string; message?: string; errors?: { message?: string }[] }): string {
-  const message = e.message || (e.errors ?? []).map((x) => x.message).join('; ') || 'no detail';
+function describeError(
+  e: { name?: string; code?: string; message?: string; errors?: { message?: string }[] },
+  status: number | undefined,
+): string {
+  // HEAD answers have no body: the SDK then only knows the status ("UnknownError", "NotFound").
+  if (status !== undefined && (!e.message || e.message === 'UnknownError' || e.name === 'Unknown')) return `HTTP ${status}`;
+  const message = (e.message || (e.errors ?? []).map((x) => x.message).join('; ') || 'no detail').replace(
+    /^AWS SDK error wrapper for (Error: )?/,
+    '',
+  );
   const label = e.code ?? (e.name && e.name !== 'Error' ? e.name : undefined);
   return label && !message.includes(label) ? `${label}: ${message}` : message;
 }
