@@ -60,7 +60,10 @@ describe('agent HTTP API with offsite copies', () => {
     ]);
     const liveBefore = await sha256File(layout.dbPath);
     const res = await wrong.http().post(`/restore/${a.id}?from=s3`).set(auth).expect(503);
-    expect(res.body).toMatchObject({ code: 'ENCRYPTION_KEY_MISMATCH', message: expect.stringMatching(/S3_ENCRYPTION_KEY/) });
+    expect(res.body).toMatchObject({
+      code: 'ENCRYPTION_KEY_MISMATCH',
+      message: expect.stringMatching(/S3_ENCRYPTION_KEY/),
+    });
     expect(await sha256File(layout.dbPath)).toBe(liveBefore);
     expect((await wrong.http().get('/backups').expect(200)).body).toHaveLength(1); // no safety snapshot either
 
@@ -69,7 +72,9 @@ describe('agent HTTP API with offsite copies', () => {
     seedEventsDb(layout.dbPath, 5);
     const done = (await right.http().post(`/restore/${a.id}?from=s3`).set(auth).expect(200)).body;
     expect(done).toMatchObject({ rows_before: 35, rows_after: 30, restored: { id: a.id, from: 's3' } });
-    await until(async () => (await right.http().get(`/backups/${done.safety_snapshot}`)).body.location === 'both');
+    await until(
+      async () => (await right.http().get(`/backups/${done.safety_snapshot}`)).body.location === 'both',
+    );
   });
 
   it('offsite off: ?from=s3 is 404 saying so; /ready and /metrics say off', async () => {
@@ -79,7 +84,10 @@ describe('agent HTTP API with offsite copies', () => {
     expect(res.body.message).toMatch(/offsite copies are not configured \(S3_BUCKET\)/);
     expect((await agent.http().get('/ready').expect(200)).body.offsite).toBeNull();
     expect((await agent.http().get('/metrics').expect(200)).text).toMatch(/^pra_offsite_enabled 0$/m);
-    expect((await agent.http().get('/backups').expect(200)).body[0]).toMatchObject({ location: 'local', offsite: null });
+    expect((await agent.http().get('/backups').expect(200)).body[0]).toMatchObject({
+      location: 'local',
+      offsite: null,
+    });
   });
 
   it('S3 unreachable: backups still 201, the catalog shows them failed or pending, /ready 200 "failing"', async () => {
@@ -91,7 +99,10 @@ describe('agent HTTP API with offsite copies', () => {
     const a = (await agent.http().post('/backups').set(auth).expect(201)).body;
     await until(async () => (await agent.http().get('/ready')).body.offsite.status === 'failing');
     const ready = (await agent.http().get('/ready').expect(200)).body;
-    expect(ready.offsite.error).toMatchObject({ code: 'OFFSITE_UNAVAILABLE', message: expect.stringMatching(/127\.0\.0\.1:9/) });
+    expect(ready.offsite.error).toMatchObject({
+      code: 'OFFSITE_UNAVAILABLE',
+      message: expect.stringMatching(/127\.0\.0\.1:9/),
+    });
     expect((await agent.http().get(`/backups/${a.id}`).expect(200)).body).toMatchObject({
       location: 'local',
       offsite: { state: expect.stringMatching(/^(pending|failed)$/), attempts: expect.any(Number) },

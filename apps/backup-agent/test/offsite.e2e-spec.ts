@@ -28,7 +28,11 @@ describe('offsite copies (real agent, real S3 server)', () => {
   const key = randomBytes(32);
   const TOKEN = 'offsite-token-0123456789';
   const auth = { Authorization: `Bearer ${TOKEN}` };
-  const fast = { BACKUP_OFFSITE_RETRY_BASE_MS: '100', BACKUP_OFFSITE_RETRY_MAX_MS: '800', BACKUP_KEEP_LAST: '1000' };
+  const fast = {
+    BACKUP_OFFSITE_RETRY_BASE_MS: '100',
+    BACKUP_OFFSITE_RETRY_MAX_MS: '800',
+    BACKUP_KEEP_LAST: '1000',
+  };
 
   beforeAll(async () => (s3 = await startS3Server()));
   afterAll(() => s3.close());
@@ -43,13 +47,15 @@ describe('offsite copies (real agent, real S3 server)', () => {
       env: { PATH: process.env['PATH'], DB_PATH: layout.dbPath, BACKUP_DIR: layout.backupDir, ...env },
       encoding: 'utf8',
     });
-  const post = (baseUrl: string, path: string) => fetch(`${baseUrl}${path}`, { method: 'POST', headers: auth });
+  const post = (baseUrl: string, path: string) =>
+    fetch(`${baseUrl}${path}`, { method: 'POST', headers: auth });
   interface OffsiteReady {
     status: string;
     pending_uploads: number;
     error: { code: string; message: string } | null;
   }
-  const ready = async (baseUrl: string) => (await json<{ offsite: OffsiteReady }>(await fetch(`${baseUrl}/ready`))).offsite;
+  const ready = async (baseUrl: string) =>
+    (await json<{ offsite: OffsiteReady }>(await fetch(`${baseUrl}/ready`))).offsite;
 
   /** Each local backup is offsite: metadata sha256 = local manifest, decrypted bytes = local file. */
   async function expectOffsite(bucket: string, manifests: readonly BackupManifest[]): Promise<void> {
@@ -71,14 +77,22 @@ describe('offsite copies (real agent, real S3 server)', () => {
       BACKUP_ON_START: 'true',
     });
     try {
-      await until(async () => (await metric(agent.baseUrl, 'pra_offsite_uploads_total')) >= 2, 15_000, 'first uploads');
+      await until(
+        async () => (await metric(agent.baseUrl, 'pra_offsite_uploads_total')) >= 2,
+        15_000,
+        'first uploads',
+      );
       expect(await metric(agent.baseUrl, 'pra_offsite_healthy')).toBe(1);
 
       await s3.kill9();
       const downAt = Date.now();
       const takenAtKill = await metric(agent.baseUrl, 'pra_backup_taken_total');
       seedEventsDb(layout.dbPath, 50, 'during');
-      await until(async () => (await metric(agent.baseUrl, 'pra_offsite_pending_uploads')) >= 3, 15_000, 'pending uploads');
+      await until(
+        async () => (await metric(agent.baseUrl, 'pra_offsite_pending_uploads')) >= 3,
+        15_000,
+        'pending uploads',
+      );
       expect(await metric(agent.baseUrl, 'pra_backup_taken_total')).toBeGreaterThanOrEqual(takenAtKill + 3);
       expect(await metric(agent.baseUrl, 'pra_backup_failures_total')).toBe(0); // local backups unaffected
       expect(await metric(agent.baseUrl, 'pra_offsite_healthy')).toBe(0);
@@ -93,8 +107,13 @@ describe('offsite copies (real agent, real S3 server)', () => {
         encrypted: true,
         error: { code: 'OFFSITE_UNAVAILABLE', message: expect.stringMatching(/ECONNREFUSED/) },
       });
-      const listed = await json<{ id: string; location: string; offsite: { state: string } }[]>(await fetch(`${agent.baseUrl}/backups`));
-      expect(listed.filter((b) => b.location === 'local' && ['pending', 'failed'].includes(b.offsite.state)).length).toBeGreaterThanOrEqual(3);
+      const listed = await json<{ id: string; location: string; offsite: { state: string } }[]>(
+        await fetch(`${agent.baseUrl}/backups`),
+      );
+      expect(
+        listed.filter((b) => b.location === 'local' && ['pending', 'failed'].includes(b.offsite.state))
+          .length,
+      ).toBeGreaterThanOrEqual(3);
 
       await s3.start();
       const upAt = Date.now();
@@ -107,13 +126,22 @@ describe('offsite copies (real agent, real S3 server)', () => {
       );
       expect(await metric(agent.baseUrl, 'pra_offsite_upload_lag_seconds')).toBe(0);
       expect(await ready(agent.baseUrl)).toMatchObject({ status: 'ok', error: null });
-      expect(plain(agent.output())).toMatch(new RegExp(`ERROR \\[Offsite\\] offsite copies failed: cannot \\w+ .*s3://${bucket}/ at ${s3.endpoint}: .*ECONNREFUSED`));
+      expect(plain(agent.output())).toMatch(
+        new RegExp(
+          `ERROR \\[Offsite\\] offsite copies failed: cannot \\w+ .*s3://${bucket}/ at ${s3.endpoint}: .*ECONNREFUSED`,
+        ),
+      );
 
       // Every backup taken before S3 came back is offsite, checked with the second client.
       const local = readCatalogDir(layout.backupDir).map((e) => e.manifest as BackupManifest);
-      const duringOutage = local.filter((m) => Date.parse(m.created_at) > downAt && Date.parse(m.created_at) < upAt);
+      const duringOutage = local.filter(
+        (m) => Date.parse(m.created_at) > downAt && Date.parse(m.created_at) < upAt,
+      );
       expect(duringOutage.length).toBeGreaterThanOrEqual(3);
-      await expectOffsite(bucket, local.filter((m) => Date.parse(m.created_at) < upAt));
+      await expectOffsite(
+        bucket,
+        local.filter((m) => Date.parse(m.created_at) < upAt),
+      );
     } finally {
       await agent.stop();
     }
@@ -138,7 +166,15 @@ describe('offsite copies (real agent, real S3 server)', () => {
     rmSync(layout.backupDir, { recursive: true, force: true });
 
     // The wrong key: a clear error (exit 2: configuration), nothing written.
-    const wrongKey = cli({ ...env, S3_ENCRYPTION_KEY: randomBytes(32).toString('hex') }, 'restore', '--id', idA, '--from', 's3', '--offline');
+    const wrongKey = cli(
+      { ...env, S3_ENCRYPTION_KEY: randomBytes(32).toString('hex') },
+      'restore',
+      '--id',
+      idA,
+      '--from',
+      's3',
+      '--offline',
+    );
     expect(wrongKey.status).toBe(2);
     expect(wrongKey.stderr).toMatch(/encrypted with another key .*S3_ENCRYPTION_KEY/);
     expect(existsSync(layout.dbPath)).toBe(false);
@@ -147,7 +183,9 @@ describe('offsite copies (real agent, real S3 server)', () => {
     const stored = await readObject(s3.minio, bucket, `${idB}.db`);
     const meta = (await s3.minio.statObject(bucket, `${idB}.db`)).metaData;
     stored[5000] ^= 0x20;
-    await s3.minio.putObject(bucket, `${idB}.db`, stored, stored.length, { 'X-Amz-Meta-Sha256': meta['sha256'] });
+    await s3.minio.putObject(bucket, `${idB}.db`, stored, stored.length, {
+      'X-Amz-Meta-Sha256': meta['sha256'],
+    });
     const refused = cli(env, 'restore', '--id', idB, '--from', 's3', '--offline');
     expect(refused.status).toBe(4);
     expect(refused.stderr).toMatch(new RegExp(`backup ${idB} failed verification: .*authentication failed`));
@@ -157,7 +195,11 @@ describe('offsite copies (real agent, real S3 server)', () => {
     const restored = cli(env, 'restore', '--id', idA, '--from', 's3', '--offline');
     expect(restored.stderr).not.toMatch(/ERROR/);
     expect(restored.status).toBe(0);
-    expect(JSON.parse(restored.stdout)).toMatchObject({ mode: 'offline', rows_after: 100, restored: { id: idA, from: 's3' } });
+    expect(JSON.parse(restored.stdout)).toMatchObject({
+      mode: 'offline',
+      rows_after: 100,
+      restored: { id: idA, from: 's3' },
+    });
     expect(readMessages(layout.dbPath)).toEqual(expectedA);
 
     // Again over HTTP, on an empty node: POST /restore/:id?from=s3.
@@ -165,7 +207,9 @@ describe('offsite copies (real agent, real S3 server)', () => {
     rmSync(layout.backupDir, { recursive: true, force: true });
     const agent = await startAgentProcess(layout, { ...env, BACKUP_TOKEN: TOKEN });
     try {
-      const list = await json<{ id: string; location: string; rows: number }[]>(await fetch(`${agent.baseUrl}/backups`));
+      const list = await json<{ id: string; location: string; rows: number }[]>(
+        await fetch(`${agent.baseUrl}/backups`),
+      );
       expect(list.map((x) => [x.id, x.location])).toEqual([
         [idB, 'offsite'],
         [idA, 'offsite'],
@@ -177,7 +221,11 @@ describe('offsite copies (real agent, real S3 server)', () => {
 
       const ok = await post(agent.baseUrl, `/restore/${idA}?from=s3`);
       expect(ok.status).toBe(200);
-      expect(await json(ok)).toMatchObject({ rows_after: 100, safety_snapshot: null, restored: { id: idA, from: 's3' } });
+      expect(await json(ok)).toMatchObject({
+        rows_after: 100,
+        safety_snapshot: null,
+        restored: { id: idA, from: 's3' },
+      });
       expect(readMessages(layout.dbPath)).toEqual(expectedA);
       expect(readCatalogDir(layout.backupDir)).toEqual([]); // the download was a temp file, removed
     } finally {
@@ -187,14 +235,19 @@ describe('offsite copies (real agent, real S3 server)', () => {
 
   it('wrong credentials, then a missing bucket: clear errors in logs, /ready and /metrics; local backups go on', async () => {
     const bucket = newBucketName('creds');
-    const denied = await startAgentProcess(layout, { ...s3.env(bucket, { S3_ACCESS_KEY_ID: 'WRONG-KEY', ...fast }), BACKUP_TOKEN: TOKEN });
+    const denied = await startAgentProcess(layout, {
+      ...s3.env(bucket, { S3_ACCESS_KEY_ID: 'WRONG-KEY', ...fast }),
+      BACKUP_TOKEN: TOKEN,
+    });
     try {
       for (let i = 0; i < 2; i++) expect((await post(denied.baseUrl, '/backups')).status).toBe(201);
       await until(async () => (await ready(denied.baseUrl)).status === 'failing', 10_000, 'offsite failing');
       expect(await ready(denied.baseUrl)).toMatchObject({
         error: {
           code: 'OFFSITE_ACCESS_DENIED',
-          message: expect.stringMatching(new RegExp(`s3://${bucket}/ at ${s3.endpoint}: access denied .*S3_ACCESS_KEY_ID`)),
+          message: expect.stringMatching(
+            new RegExp(`s3://${bucket}/ at ${s3.endpoint}: access denied .*S3_ACCESS_KEY_ID`),
+          ),
         },
         pending_uploads: 2,
       });
@@ -203,13 +256,18 @@ describe('offsite copies (real agent, real S3 server)', () => {
       expect(await metric(denied.baseUrl, 'pra_backup_taken_total')).toBe(2);
       expect(await metric(denied.baseUrl, 'pra_backup_failures_total')).toBe(0);
       expect(plain(denied.output())).toMatch(
-        new RegExp(`ERROR \\[Offsite\\] offsite copies failed: cannot use the bucket s3://${bucket}/ at ${s3.endpoint}: access denied \\(HTTP 403\\)`),
+        new RegExp(
+          `ERROR \\[Offsite\\] offsite copies failed: cannot use the bucket s3://${bucket}/ at ${s3.endpoint}: access denied \\(HTTP 403\\)`,
+        ),
       );
     } finally {
       await denied.stop();
     }
 
-    const missing = await startAgentProcess(layout, { ...s3.env(bucket, { S3_CREATE_BUCKET: 'false', ...fast }), BACKUP_TOKEN: TOKEN });
+    const missing = await startAgentProcess(layout, {
+      ...s3.env(bucket, { S3_CREATE_BUCKET: 'false', ...fast }),
+      BACKUP_TOKEN: TOKEN,
+    });
     try {
       expect((await post(missing.baseUrl, '/backups')).status).toBe(201);
       await until(async () => (await ready(missing.baseUrl)).status === 'failing', 10_000, 'offsite failing');
@@ -226,7 +284,11 @@ describe('offsite copies (real agent, real S3 server)', () => {
 
   it('one-shot backup (CronJob): exit 6 when S3 is down, backup kept; the next run uploads both', async () => {
     const bucket = newBucketName('cron');
-    const env = s3.env(bucket, { S3_ENCRYPTION_KEY: key.toString('base64'), BACKUP_OFFSITE_WAIT_SECONDS: '1', ...fast });
+    const env = s3.env(bucket, {
+      S3_ENCRYPTION_KEY: key.toString('base64'),
+      BACKUP_OFFSITE_WAIT_SECONDS: '1',
+      ...fast,
+    });
     await s3.kill9();
     let first;
     try {
@@ -234,7 +296,9 @@ describe('offsite copies (real agent, real S3 server)', () => {
     } finally {
       await s3.start();
     }
-    expect(first.stderr).toMatch(/offsite copy of app-\d+ NOT done within 1 s: .*ECONNREFUSED.*The local backup is kept/);
+    expect(first.stderr).toMatch(
+      /offsite copy of app-\d+ NOT done within 1 s: .*ECONNREFUSED.*The local backup is kept/,
+    );
     expect(first.status).toBe(6);
     expect(readCatalogDir(layout.backupDir)).toHaveLength(1);
 
@@ -249,13 +313,19 @@ describe('offsite copies (real agent, real S3 server)', () => {
 
   it('a pending upload survives kill -9 of the agent and is completed after the restart', async () => {
     const bucket = newBucketName('kill9');
-    const env = { ...s3.env(bucket, { S3_ENCRYPTION_KEY: key.toString('base64'), ...fast }), BACKUP_TOKEN: TOKEN };
+    const env = {
+      ...s3.env(bucket, { S3_ENCRYPTION_KEY: key.toString('base64'), ...fast }),
+      BACKUP_TOKEN: TOKEN,
+    };
     await s3.kill9();
     try {
       const agent = await startAgentProcess(layout, env);
       const ids = [];
-      for (let i = 0; i < 2; i++) ids.push((await json<{ id: string }>(await post(agent.baseUrl, '/backups'))).id);
-      await until(() => JSON.parse(readFileSync(offsiteJournalFile(layout.backupDir), 'utf8')).pending.length === 2);
+      for (let i = 0; i < 2; i++)
+        ids.push((await json<{ id: string }>(await post(agent.baseUrl, '/backups'))).id);
+      await until(
+        () => JSON.parse(readFileSync(offsiteJournalFile(layout.backupDir), 'utf8')).pending.length === 2,
+      );
       await agent.kill9();
     } finally {
       await s3.start();
@@ -263,9 +333,16 @@ describe('offsite copies (real agent, real S3 server)', () => {
 
     const restarted = await startAgentProcess(layout, env);
     try {
-      await until(async () => (await metric(restarted.baseUrl, 'pra_offsite_uploads_total')) === 2, 10_000, 'uploads after restart');
+      await until(
+        async () => (await metric(restarted.baseUrl, 'pra_offsite_uploads_total')) === 2,
+        10_000,
+        'uploads after restart',
+      );
       expect(await metric(restarted.baseUrl, 'pra_offsite_pending_uploads')).toBe(0);
-      await expectOffsite(bucket, readCatalogDir(layout.backupDir).map((e) => e.manifest as BackupManifest));
+      await expectOffsite(
+        bucket,
+        readCatalogDir(layout.backupDir).map((e) => e.manifest as BackupManifest),
+      );
       const list = await json<{ location: string }[]>(await fetch(`${restarted.baseUrl}/backups`));
       expect(list.map((b) => b.location)).toEqual(['both', 'both']);
     } finally {

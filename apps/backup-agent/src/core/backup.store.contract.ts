@@ -36,7 +36,12 @@ export async function takeBackups(
   const dbPath = join(dir, 'data', 'app.db');
   let now = Date.UTC(2026, 10, 22, 8, 0, 0);
   const agent = new BackupAgent(
-    { dbPath, backupDir: join(dir, 'backup'), verify: 'quick', retention: { keepLast: 1000, hourly: 0, daily: 0, weekly: 0 } },
+    {
+      dbPath,
+      backupDir: join(dir, 'backup'),
+      verify: 'quick',
+      retention: { keepLast: 1000, hourly: 0, daily: 0, weekly: 0 },
+    },
     { now: () => new Date(now) },
     silentLogger,
   );
@@ -103,7 +108,12 @@ export function backupStoreContract(name: string, makeFixture: () => Promise<Sto
       await fx.store.put(a.manifest, a.file);
       const listed = await fx.store.list();
       expect(listed).toEqual([
-        { id: a.manifest.id, size: a.manifest.size, createdAt: new Date(a.manifest.created_at), manifest: a.manifest },
+        {
+          id: a.manifest.id,
+          size: a.manifest.size,
+          createdAt: new Date(a.manifest.created_at),
+          manifest: a.manifest,
+        },
       ]);
       expect(await fx.store.stat(`${a.manifest.id}.db`)).toEqual(listed[0]);
       const fetched = await fetchTo(a.manifest.id);

@@ -87,7 +87,11 @@ export class OffsiteCipher {
           `S3_ENCRYPTION_KEY has key id ${this.keyId}: set the key it was uploaded with. Nothing was changed`,
       );
     }
-    const decipher = createDecipheriv(ENCRYPTION_ALGORITHM, this.key, header.subarray(MAGIC.length + KEY_ID_BYTES));
+    const decipher = createDecipheriv(
+      ENCRYPTION_ALGORITHM,
+      this.key,
+      header.subarray(MAGIC.length + KEY_ID_BYTES),
+    );
     decipher.setAAD(additionalData(header, backupId));
     return decipher;
   }
@@ -99,7 +103,11 @@ export function isEncryptedObject(bytes: Buffer): boolean {
 }
 
 function keyIdOf(key: Buffer): Buffer {
-  return createHash('sha256').update('pra-kit offsite key id\0').update(key).digest().subarray(0, KEY_ID_BYTES);
+  return createHash('sha256')
+    .update('pra-kit offsite key id\0')
+    .update(key)
+    .digest()
+    .subarray(0, KEY_ID_BYTES);
 }
 
 function additionalData(header: Buffer, backupId: string): Buffer {
@@ -136,7 +144,10 @@ class DecryptStream extends Transform {
       const data = Buffer.concat([this.tail, chunk]);
       const keep = Math.min(TAG_BYTES, data.length);
       this.tail = Buffer.from(data.subarray(data.length - keep));
-      done(null, (this.decipher as NonNullable<typeof this.decipher>).update(data.subarray(0, data.length - keep)));
+      done(
+        null,
+        (this.decipher as NonNullable<typeof this.decipher>).update(data.subarray(0, data.length - keep)),
+      );
     } catch (err) {
       done(err as Error);
     }
@@ -172,7 +183,11 @@ class DecryptStream extends Transform {
         `backup ${this.backupId} in ${this.where} is encrypted, but S3_ENCRYPTION_KEY is not set. Nothing was changed`,
       );
     }
-    this.decipher = this.cipher.openDecipher(this.head.subarray(0, ENCRYPTION_HEADER_BYTES), this.backupId, this.where);
+    this.decipher = this.cipher.openDecipher(
+      this.head.subarray(0, ENCRYPTION_HEADER_BYTES),
+      this.backupId,
+      this.where,
+    );
     return true;
   }
 

@@ -280,7 +280,9 @@ export class OffsiteReplicator implements Offsite {
       if (isStoreFailure(err)) throw err;
       this.counters.failures++;
       entry.notBefore = monotonicMs() + this.options.retryMaxMs;
-      this.logger.error(`offsite copy of ${entry.id} refused: ${entry.lastError}; retrying in ${seconds(this.options.retryMaxMs)}`);
+      this.logger.error(
+        `offsite copy of ${entry.id} refused: ${entry.lastError}; retrying in ${seconds(this.options.retryMaxMs)}`,
+      );
       await this.persist();
       return false;
     }
@@ -302,7 +304,9 @@ export class OffsiteReplicator implements Offsite {
   private dropRemovedLocally(entry: QueueEntry): void {
     this.queue.delete(entry.id);
     void this.persist();
-    this.logger.warn(`offsite copy of ${entry.id} skipped: it was removed locally (retention) before it could be uploaded`);
+    this.logger.warn(
+      `offsite copy of ${entry.id} skipped: it was removed locally (retention) before it could be uploaded`,
+    );
   }
 
   /**
@@ -321,12 +325,20 @@ export class OffsiteReplicator implements Offsite {
     const missing = (await this.local.list()).filter(
       (b) => b.manifest?.verification.ok === true && !offsiteIds.has(b.id) && !this.queue.has(b.id),
     );
-    const expired = new Set(decideRetention([...remote, ...missing].map(candidate), this.options.retention, this.clock.now()).expired);
+    const expired = new Set(
+      decideRetention(
+        [...remote, ...missing].map(candidate),
+        this.options.retention,
+        this.clock.now(),
+      ).expired,
+    );
     const toUpload = missing.filter((b) => !expired.has(b.id));
     for (const b of toUpload) this.enqueue(b.id, (b.manifest as BackupManifest).created_at);
     if (toUpload.length > 0) {
       changed = true;
-      this.logger.log(`offsite catch-up: ${toUpload.length} local backup(s) not yet in ${this.store.location}: ${toUpload.map((b) => b.id).join(', ')}`);
+      this.logger.log(
+        `offsite catch-up: ${toUpload.length} local backup(s) not yet in ${this.store.location}: ${toUpload.map((b) => b.id).join(', ')}`,
+      );
     }
     if (changed) await this.persist();
     await this.prune(remote);
@@ -343,7 +355,9 @@ export class OffsiteReplicator implements Offsite {
     this.remote = remote.filter((b) => !gone.has(b.id));
     if (expired.length > 0) {
       this.counters.pruned += expired.length;
-      this.logger.log(`offsite retention removed ${expired.length} backup(s) from ${this.store.location}: ${expired.join(', ')}`);
+      this.logger.log(
+        `offsite retention removed ${expired.length} backup(s) from ${this.store.location}: ${expired.join(', ')}`,
+      );
     }
   }
 
@@ -367,7 +381,11 @@ export class OffsiteReplicator implements Offsite {
     const delay = retryDelayMs(this.consecutiveFailures, this.options.retryBaseMs, this.options.retryMaxMs);
     this.retryAt = monotonicMs() + delay;
     const message = (err as Error)?.message ?? String(err);
-    this.lastError = { code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR', message, at: this.clock.now() };
+    this.lastError = {
+      code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR',
+      message,
+      at: this.clock.now(),
+    };
     // The store's own errors name the bucket and the endpoint; anything else gets them here.
     const place = err instanceof OffsiteError ? '' : ` to ${this.store.location} at ${this.options.endpoint}`;
     const text =
@@ -375,11 +393,20 @@ export class OffsiteReplicator implements Offsite {
       `${this.queue.size} upload(s) pending; retry ${this.consecutiveFailures} in ${seconds(delay)}`;
     if (this.consecutiveFailures === 1) this.logger.error(text);
     else this.logger.warn(text);
+    void this.persist(); // attempts and last errors survive a restart
   }
 
   private enqueue(id: string, createdAt: string): void {
     const now = this.clock.now().toISOString();
-    this.queue.set(id, { id, createdAt, queuedAt: now, attempts: 0, lastError: null, lastAttemptAt: null, notBefore: 0 });
+    this.queue.set(id, {
+      id,
+      createdAt,
+      queuedAt: now,
+      attempts: 0,
+      lastError: null,
+      lastAttemptAt: null,
+      notBefore: 0,
+    });
   }
 
   /** Writes the queue durably (serialized writes of the latest state; failures only logged). */
@@ -394,7 +421,9 @@ export class OffsiteReplicator implements Offsite {
         await mkdir(dirname(file), { recursive: true });
         await writeFileDurable(file, `${JSON.stringify(journal, null, 2)}\n`);
       })
-      .catch((err) => this.logger.warn(`could not write the offsite journal ${file}: ${(err as Error).message}`));
+      .catch((err) =>
+        this.logger.warn(`could not write the offsite journal ${file}: ${(err as Error).message}`),
+      );
     return this.journalWrites;
   }
 
@@ -411,9 +440,12 @@ export class OffsiteReplicator implements Offsite {
         if (parseBackupId(e.id)?.id !== e.id || Number.isNaN(Date.parse(e.createdAt))) continue;
         this.queue.set(e.id, { ...e, attempts: Number(e.attempts) || 0, notBefore: 0 });
       }
-      if (this.queue.size > 0) this.logger.log(`offsite: ${this.queue.size} upload(s) pending from the journal`);
+      if (this.queue.size > 0)
+        this.logger.log(`offsite: ${this.queue.size} upload(s) pending from the journal`);
     } catch (err) {
-      this.logger.warn(`ignoring the unreadable offsite journal ${this.options.journalFile} (${(err as Error).message}); the queue is recomputed`);
+      this.logger.warn(
+        `ignoring the unreadable offsite journal ${this.options.journalFile} (${(err as Error).message}); the queue is recomputed`,
+      );
     }
   }
 }

@@ -36,9 +36,15 @@ for (const encrypted of [false, true]) {
       // S3, can leave a truncated object behind when the client dies mid-PUT).
       async interruptPut(manifest, sourceFile) {
         const bytes = readFileSync(sourceFile);
-        await server.minio.putObject(options.bucket, `pra/${manifest.id}.db`, bytes.subarray(0, bytes.length >> 1), undefined, {
-          'X-Amz-Meta-Sha256': manifest.sha256,
-        });
+        await server.minio.putObject(
+          options.bucket,
+          `pra/${manifest.id}.db`,
+          bytes.subarray(0, bytes.length >> 1),
+          undefined,
+          {
+            'X-Amz-Meta-Sha256': manifest.sha256,
+          },
+        );
       },
       cleanup: async () => store.close(),
     };
@@ -54,6 +60,14 @@ describe('S3Store, checked with a second client (minio)', () => {
     stores.push(store);
     return store;
   };
+  /** A prepared store on a new bucket, holding `backup`. */
+  const holding = async (overrides: Partial<S3StoreOptions> = {}) => {
+    const options = server.storeOptions(overrides);
+    const store = storeWith(options);
+    await store.prepare();
+    await store.put(backup.manifest, backup.file);
+    return { options, store, id: backup.manifest.id };
+  };
 
   beforeAll(async () => {
     temp = makeTempDir('s3-store');
@@ -65,27 +79,27 @@ describe('S3Store, checked with a second client (minio)', () => {
   });
 
   it('stores the backup and its manifest; the metadata sha256 is the manifest one; bytes are equal', async () => {
-    const options = server.storeOptions();
-    const store = storeWith(options);
-    await store.prepare();
-    await store.put(backup.manifest, backup.file);
-    const { id } = backup.manifest;
+    const { options, id } = await holding();
     expect(await listObjectNames(server.minio, options.bucket)).toEqual([`pra/${id}.db`, `pra/${id}.json`]);
     const stat = await server.minio.statObject(options.bucket, `pra/${id}.db`);
-    expect(stat.metaData).toMatchObject({ sha256: backup.manifest.sha256, 'backup-id': id, encryption: 'none' });
+    expect(stat.metaData).toMatchObject({
+      sha256: backup.manifest.sha256,
+      'backup-id': id,
+      encryption: 'none',
+    });
     expect(stat.size).toBe(backup.manifest.size);
-    expect(sha256(await readObject(server.minio, options.bucket, `pra/${id}.db`))).toBe(backup.manifest.sha256);
-    const manifest = parseManifest(JSON.parse((await readObject(server.minio, options.bucket, `pra/${id}.json`)).toString()));
+    expect(sha256(await readObject(server.minio, options.bucket, `pra/${id}.db`))).toBe(
+      backup.manifest.sha256,
+    );
+    const manifest = parseManifest(
+      JSON.parse((await readObject(server.minio, options.bucket, `pra/${id}.json`)).toString()),
+    );
     expect(manifest).toEqual(backup.manifest);
   });
 
   it('with a key, the bucket holds ciphertext only; the documented format decrypts to the backup', async () => {
     const key = randomBytes(32);
-    const options = server.storeOptions({ encryptionKey: key });
-    const store = storeWith(options);
-    await store.prepare();
-    await store.put(backup.manifest, backup.file);
-    const { id } = backup.manifest;
+    const { options, id } = await holding({ encryptionKey: key });
     const stored = await readObject(server.minio, options.bucket, `pra/${id}.db`);
     const plain = readFileSync(backup.file);
     expect(plain.includes('secret-message-1999')).toBe(true); // the check below can fail
@@ -99,11 +113,7 @@ describe('S3Store, checked with a second client (minio)', () => {
   });
 
   it('a wrong or missing key is EncryptionKeyError, a modified object BackupCorruptError; no file is left', async () => {
-    const options = server.storeOptions({ encryptionKey: randomBytes(32) });
-    const store = storeWith(options);
-    await store.prepare();
-    await store.put(backup.manifest, backup.file);
-    const { id } = backup.manifest;
+    const { options, store, id } = await holding({ encryptionKey: randomBytes(32) });
     const dest = join(temp.path, 'fetched.db');
 
     const wrongKey = storeWith({ ...options, encryptionKey: randomBytes(32) });
@@ -132,10 +142,7 @@ describe('S3Store, checked with a second client (minio)', () => {
   });
 
   it('reads a copy uploaded before encryption was turned on (its sha256 is still checked by the restore)', async () => {
-    const options = server.storeOptions();
-    const plain = storeWith(options);
-    await plain.prepare();
-    await plain.put(backup.manifest, backup.file);
+    const { options } = await holding();
     const dest = join(temp.path, 'legacy.db');
     await storeWith({ ...options, encryptionKey: randomBytes(32) }).fetch(backup.manifest.id, dest);
     expect(sha256(readFileSync(dest))).toBe(backup.manifest.sha256);
@@ -162,7 +169,9 @@ describe('S3Store, checked with a second client (minio)', () => {
     const denied = storeWith({ ...options, accessKeyId: 'WRONG-KEY-ID' });
     await expect(denied.prepare()).rejects.toBeInstanceOf(OffsiteAccessDeniedError);
     await expect(denied.list()).rejects.toThrow(
-      new RegExp(`cannot list s3://${options.bucket}/pra/ at ${server.endpoint}: access denied .*S3_ACCESS_KEY_ID`),
+      new RegExp(
+        `cannot list s3://${options.bucket}/pra/ at ${server.endpoint}: access denied .*S3_ACCESS_KEY_ID`,
+      ),
     );
     await expect(denied.put(backup.manifest, backup.file)).rejects.toBeInstanceOf(OffsiteAccessDeniedError);
 

@@ -9,7 +9,13 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { BackupManifest, compareBackupIds, normalizeBackupId, parseBackupId, parseManifest } from '@pra-kit/shared';
+import {
+  BackupManifest,
+  compareBackupIds,
+  normalizeBackupId,
+  parseBackupId,
+  parseManifest,
+} from '@pra-kit/shared';
 import { createHash, Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -151,7 +157,10 @@ export class S3Store implements BackupStore {
     const id = normalizeBackupId(manifest.id);
     const { size } = await stat(sourceFile);
     if (size !== manifest.size) {
-      throw new BackupCorruptError(id, `the local file has ${size} bytes, its manifest says ${manifest.size}: not uploaded`);
+      throw new BackupCorruptError(
+        id,
+        `the local file has ${size} bytes, its manifest says ${manifest.size}: not uploaded`,
+      );
     }
     const expectedSize = this.cipher ? OffsiteCipher.encryptedSize(size) : size;
     const existing = await this.head(this.dataKey(id));
@@ -174,11 +183,11 @@ export class S3Store implements BackupStore {
     await this.call(`write the manifest of ${id} to`, () =>
       this.client.send(
         new PutObjectCommand({
-        Bucket: this.options.bucket,
-        Key: this.manifestKey(id),
-        Body: body,
-        ContentLength: body.length,
-        ContentType: 'application/json',
+          Bucket: this.options.bucket,
+          Key: this.manifestKey(id),
+          Body: body,
+          ContentLength: body.length,
+          ContentType: 'application/json',
           Metadata: { sha256: manifest.sha256, 'backup-id': id },
         }),
       ),
@@ -189,12 +198,16 @@ export class S3Store implements BackupStore {
     const found = await this.stat(id);
     const wanted = normalizeBackupId(id);
     if (!found) throw new BackupNotFoundError(wanted, `in ${this.location}`);
-    if (!found.manifest) throw new BackupNotFoundError(wanted, `with a valid manifest in ${this.location} (${found.problem})`);
+    if (!found.manifest)
+      throw new BackupNotFoundError(wanted, `with a valid manifest in ${this.location} (${found.problem})`);
     let object;
     try {
-      object = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.dataKey(wanted) }));
+      object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.dataKey(wanted) }),
+      );
     } catch (err) {
-      if (httpStatus(err) === 404) throw new BackupNotFoundError(wanted, `in ${this.location} (removed meanwhile)`);
+      if (httpStatus(err) === 404)
+        throw new BackupNotFoundError(wanted, `in ${this.location} (removed meanwhile)`);
       throw this.failure(err, `download ${wanted} from`);
     }
     try {
@@ -298,10 +311,14 @@ export class S3Store implements BackupStore {
         `the local file does not match its manifest (sha256 ${sha}, manifest ${manifest.sha256}): not uploaded`,
       );
     } else if (storedMd5 && /^[0-9a-f]{32}$/.test(storedMd5) && storedMd5 !== md5) {
-      problem = new OffsiteUnavailableError(`upload of ${id} to ${this.location} was damaged in transit (MD5 ${storedMd5}, sent ${md5})`);
+      problem = new OffsiteUnavailableError(
+        `upload of ${id} to ${this.location} was damaged in transit (MD5 ${storedMd5}, sent ${md5})`,
+      );
     }
     if (problem) {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.dataKey(id) })).catch(() => undefined);
+      await this.client
+        .send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.dataKey(id) }))
+        .catch(() => undefined);
       throw problem;
     }
   }
@@ -313,7 +330,11 @@ export class S3Store implements BackupStore {
     do {
       const page = await this.call('list', () =>
         this.client.send(
-          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.options.prefix, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: this.options.prefix,
+            ContinuationToken: token,
+          }),
         ),
       );
       for (const o of page.Contents ?? []) {
@@ -345,7 +366,13 @@ export class S3Store implements BackupStore {
     }
     const m = cached.manifest;
     const createdAt = new Date(m ? m.created_at : (parseBackupId(id)?.seconds ?? 0) * 1000);
-    const unusable = (problem: string): StoredBackup => ({ id, size: dataSize, createdAt, manifest: null, problem });
+    const unusable = (problem: string): StoredBackup => ({
+      id,
+      size: dataSize,
+      createdAt,
+      manifest: null,
+      problem,
+    });
     if (!m) return unusable('manifest unreadable');
     if (dataSize !== m.size && dataSize !== OffsiteCipher.encryptedSize(m.size)) {
       return unusable(`object size ${dataSize} does not fit the manifest (${m.size} bytes)`);
@@ -357,7 +384,9 @@ export class S3Store implements BackupStore {
   private async readManifest(id: string): Promise<BackupManifest | null | undefined> {
     let text: string;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.manifestKey(id) }));
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.manifestKey(id) }),
+      );
       text = await (res.Body as { transformToString(): Promise<string> }).transformToString();
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
@@ -397,12 +426,21 @@ export class S3Store implements BackupStore {
     const detail = describeError(e, status);
     const where = `${this.location} at ${this.endpointName}`;
     if (e.name === 'NoSuchBucket') {
-      return new OffsiteBucketMissingError(`cannot ${action} ${where}: bucket "${this.options.bucket}" does not exist`);
+      return new OffsiteBucketMissingError(
+        `cannot ${action} ${where}: bucket "${this.options.bucket}" does not exist`,
+      );
+    }
+    if (status === 301 || e.name === 'PermanentRedirect' || e.name === 'AuthorizationHeaderMalformed') {
+      return new OffsiteUnavailableError(
+        `cannot ${action} ${where}: the bucket is in another region (${detail}); check S3_REGION`,
+      );
     }
     if (
       status === 401 ||
       status === 403 ||
-      ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'CredentialsProviderError'].includes(e.name ?? '')
+      ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'CredentialsProviderError'].includes(
+        e.name ?? '',
+      )
     ) {
       return new OffsiteAccessDeniedError(
         `cannot ${action} ${where}: access denied (${detail}); check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY`,
@@ -435,7 +473,8 @@ function describeError(
   status: number | undefined,
 ): string {
   // HEAD answers have no body: the SDK then only knows the status ("UnknownError", "NotFound").
-  if (status !== undefined && (!e.message || e.message === 'UnknownError' || e.name === 'Unknown')) return `HTTP ${status}`;
+  if (status !== undefined && (!e.message || e.message === 'UnknownError' || e.name === 'Unknown'))
+    return `HTTP ${status}`;
   const message = (e.message || (e.errors ?? []).map((x) => x.message).join('; ') || 'no detail').replace(
     /^AWS SDK error wrapper for (Error: )?/,
     '',
