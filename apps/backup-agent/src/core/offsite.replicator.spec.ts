@@ -147,7 +147,10 @@ describe('OffsiteReplicator (real SQLite files, real S3 server)', () => {
       expect(states.every((s) => s?.state === 'pending' || s?.state === 'failed')).toBe(true);
       expect(
         states.some(
-          (s) => s?.state === 'failed' && (s.attempts ?? 0) >= 1 && /ECONNREFUSED/.test(s.last_error ?? ''),
+          (s) =>
+            s?.state === 'failed' &&
+            (s.attempts ?? 0) >= 1 &&
+            /ECONNREFUSED|ECONNRESET|socket hang up/.test(s.last_error ?? ''),
         ),
       ).toBe(true);
       expect(logs.filter((l) => l.startsWith('ERROR'))).toEqual([
