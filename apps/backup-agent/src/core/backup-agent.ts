@@ -218,8 +218,14 @@ export class BackupAgent {
   /** Restore points, newest first (local and offsite merged). */
   async list(): Promise<BackupView[]> {
     const local = await this.local.list();
-    // When the store does not answer, its last listing is shown; /ready and /metrics say why.
-    const offsite = this.offsite ? (await this.offsite.listRemote()).backups : null;
+    // When the store does not answer, its last listing is shown, and the log says why (the CLI's
+    // `list` prints it: an empty list must not pass for "no offsite backups").
+    let offsite: StoredBackup[] | null = null;
+    if (this.offsite) {
+      const listing = await this.offsite.listRemote();
+      if (listing.error) this.logger.warn(`offsite listing failed, showing the last one seen: ${listing.error}`);
+      offsite = listing.backups;
+    }
     return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
   }
 
