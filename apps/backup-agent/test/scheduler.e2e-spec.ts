@@ -1,23 +1,11 @@
 import { seedEventsDb } from '@pra-kit/shared/testing';
-import { Layout, makeLayout, startAgentProcess } from './support/agent-harness';
+import { Layout, makeLayout, metric, startAgentProcess, until } from './support/agent-harness';
 
 /** The real agent on a 1-second schedule: failed ticks are counted and never crash it. */
 describe('scheduled backups', () => {
   let layout: Layout;
   beforeAll(() => (layout = makeLayout('scheduler')));
   afterAll(() => layout.remove());
-
-  const metric = async (baseUrl: string, name: string) => {
-    const text = await (await fetch(`${baseUrl}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  };
-  const until = async (check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 15_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
 
   it('counts failures while the database is missing, keeps running, and backs up once it exists', async () => {
     const agent = await startAgentProcess(layout, { BACKUP_SCHEDULE: '* * * * * *', BACKUP_ON_START: 'true' });

@@ -6,19 +6,22 @@ import {
   BackupCorruptError,
   BackupDomainError,
   BackupNotFoundError,
+  EncryptionKeyError,
   OperationInProgressError,
 } from '../core/errors';
+import { buildOffsite } from '../core/offsite.factory';
 import { Logger, systemClock } from '../core/ports';
 import { formatBackups, formatTable } from './cli-format';
 
 /** Exit codes of the one-shot commands (stable: scripts and Jobs rely on them). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, corrupt: 4, busy: 5 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, corrupt: 4, busy: 5, offsiteFailed: 6 } as const;
 
 export const USAGE = `Usage: node dist/apps/backup-agent/main.js <command> [options]
 
 Commands:
   serve                          run the agent: scheduled backups and the HTTP API (default)
-  backup                         take one backup now and apply retention
+  backup                         take one backup now and apply retention; with offsite copies
+                                 on (S3_BUCKET), wait for its upload (BACKUP_OFFSITE_WAIT_SECONDS)
   restore --id <id> | --latest   restore a backup: verify it, snapshot the current database
                                  (the safety snapshot undoes the restore), then restore
           [--offline]            the API is stopped: replace the file (copy, fsync, rename)
@@ -32,8 +35,9 @@ Commands:
   --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID)).
   Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
 
-Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 backup not found,
-            4 backup failed verification, 5 another backup or restore is running
+Exit codes: 0 ok, 1 failed, 2 usage or configuration error (a wrong S3_ENCRYPTION_KEY too),
+            3 backup not found, 4 backup failed verification, 5 another backup or restore is running,
+            6 backup taken and kept locally, but its offsite copy did not complete in time
 `;
 
 export interface CliIo {
@@ -76,9 +80,11 @@ export async function runCommand(
   try {
     switch (command) {
       case 'backup': {
+        // Uploads start first: pending ones from earlier runs are caught up alongside.
+        await agent.offsite?.start();
         const m = await agent.backup('manual');
         io.out(`backup ${m.id} ok: ${m.rows} rows, ${m.size} bytes, sha256 ${m.sha256}`);
-        return EXIT.ok;
+        return agent.offsite ? reportOffsite(agent, m.id, config, io) : EXIT.ok;
       }
       case 'restore': {
         const result = await agent.restore({
@@ -108,7 +114,35 @@ export async function runCommand(
   } catch (err) {
     io.err(`backup-agent ${command}: ${(err as Error).message}`);
     return exitCodeFor(err);
+  } finally {
+    await agent.offsite?.stop();
   }
+}
+
+/**
+ * CronJob mode: the process is about to exit, so it waits for the offsite copy (at most
+ * BACKUP_OFFSITE_WAIT_SECONDS, retrying with backoff meanwhile) and says how it went. A failed
+ * upload never fails the backup: it is kept locally and the next run catches the upload up; the
+ * distinct exit code lets the Job's status show that the offsite copy is behind.
+ */
+async function reportOffsite(agent: BackupAgent, id: string, config: AgentConfig, io: CliIo): Promise<number> {
+  const offsite = agent.offsite as NonNullable<BackupAgent['offsite']>;
+  const waitSeconds = config.offsite?.waitSeconds ?? 0;
+  await offsite.drain(waitSeconds * 1000);
+  const status = offsite.status();
+  const state = offsite.stateOf(id);
+  const others = status.pending - (state && state.state !== 'uploaded' ? 1 : 0);
+  const backlog = others > 0 ? `; ${others} other backup(s) still waiting for their offsite copy` : '';
+  if (state?.state === 'uploaded') {
+    io.out(`offsite ${id} ok: ${status.location}${id}.db${status.encrypted ? ' (encrypted)' : ''}${backlog}`);
+    return EXIT.ok;
+  }
+  const reason = state?.last_error ?? status.lastError?.message ?? 'no answer in time';
+  io.err(
+    `backup-agent backup: offsite copy of ${id} NOT done within ${waitSeconds} s: ${reason}. ` +
+      `The local backup is kept; the next run uploads it${backlog}`,
+  );
+  return EXIT.offsiteFailed;
 }
 
 function exitCodeFor(err: unknown): number {
@@ -116,6 +150,7 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof BackupCorruptError) return EXIT.corrupt;
   if (err instanceof OperationInProgressError) return EXIT.busy;
   if (err instanceof InvalidBackupIdError || err instanceof ConfigError) return EXIT.usage;
+  if (err instanceof EncryptionKeyError) return EXIT.usage; // S3_ENCRYPTION_KEY is configuration
   if (err instanceof BackupDomainError) return EXIT.failed;
   return EXIT.failed;
 }
@@ -169,5 +204,5 @@ function parseOptions(command: string, args: string[]) {
 }
 
 function defaultAgent(config: AgentConfig, logger: Logger): BackupAgent {
-  return new BackupAgent(config, systemClock, logger);
+  return new BackupAgent(config, systemClock, logger, buildOffsite(config.offsite, config.backupDir, systemClock, logger));
 }

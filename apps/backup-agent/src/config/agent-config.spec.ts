@@ -14,6 +14,7 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
       backupOnStart: true,
       logLevel: 'log',
+      offsite: null, // S3_BUCKET unset: offsite copies off
     });
   });
 
@@ -44,7 +45,109 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 5, hourly: 0, daily: 3, weekly: 2 },
       backupOnStart: false,
       logLevel: 'debug',
+      offsite: null,
     });
+  });
+
+  const key = Buffer.alloc(32, 7);
+  const minio = {
+    S3_ENDPOINT: 'http://minio:9000/',
+    S3_BUCKET: 'pra-backups',
+    S3_ACCESS_KEY_ID: 'minio-user',
+    S3_SECRET_ACCESS_KEY: 'minio-secret-123',
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+
+  it('offsite: on with S3_BUCKET, with the defaults (longer offsite retention, bucket created)', () => {
+    expect(parseAgentConfig({ S3_BUCKET: 'pra-backups' }).offsite).toEqual({
+      s3: {
+        region: 'us-east-1',
+        bucket: 'pra-backups',
+        prefix: '',
+        forcePathStyle: false,
+        createBucket: true,
+        encryptionKey: null,
+      },
+      retention: { keepLast: 48, hourly: 48, daily: 30, weekly: 12 },
+      retryBaseMs: 1000,
+      retryMaxMs: 300_000,
+      waitSeconds: 120,
+    });
+  });
+
+  it('offsite: reads every S3_* and BACKUP_OFFSITE_* variable', () => {
+    expect(
+      parseAgentConfig({
+        ...minio,
+        S3_REGION: 'eu-west-3',
+        S3_PREFIX: 'clusters/k3d',
+        S3_CREATE_BUCKET: 'false',
+        S3_ENCRYPTION_KEY: key.toString('base64'),
+        BACKUP_OFFSITE_KEEP_LAST: '100',
+        BACKUP_OFFSITE_KEEP_HOURLY: '72',
+        BACKUP_OFFSITE_KEEP_DAILY: '60',
+        BACKUP_OFFSITE_KEEP_WEEKLY: '52',
+        BACKUP_OFFSITE_RETRY_BASE_MS: '200',
+        BACKUP_OFFSITE_RETRY_MAX_MS: '2000',
+        BACKUP_OFFSITE_WAIT_SECONDS: '30',
+      }).offsite,
+    ).toEqual({
+      s3: {
+        endpoint: 'http://minio:9000',
+        region: 'eu-west-3',
+        bucket: 'pra-backups',
+        prefix: 'clusters/k3d/',
+        accessKeyId: 'minio-user',
+        secretAccessKey: 'minio-secret-123',
+        forcePathStyle: true,
+        createBucket: false,
+        encryptionKey: key,
+      },
+      retention: { keepLast: 100, hourly: 72, daily: 60, weekly: 52 },
+      retryBaseMs: 200,
+      retryMaxMs: 2000,
+      waitSeconds: 30,
+    });
+    // The key may also be given as 64 hex characters.
+    expect(parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: key.toString('hex') }).offsite?.s3.encryptionKey).toEqual(key);
+  });
+
+  it.each([
+    ['S3_BUCKET', 'Pra_Backups'],
+    ['S3_BUCKET', 'ab'],
+    ['S3_ENDPOINT', 'minio:9000'],
+    ['S3_ENDPOINT', 'ftp://minio'],
+    ['S3_REGION', 'EU West'],
+    ['S3_PREFIX', '/abs'],
+    ['S3_PREFIX', 'a/../b'],
+    ['S3_FORCE_PATH_STYLE', 'maybe'],
+    ['S3_CREATE_BUCKET', 'sometimes'],
+    ['S3_ENCRYPTION_KEY', 'correct horse battery staple'],
+    ['S3_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64')],
+    ['S3_ENCRYPTION_KEY', 'ab'.repeat(31)],
+    ['BACKUP_OFFSITE_KEEP_LAST', '0'],
+    ['BACKUP_OFFSITE_KEEP_WEEKLY', '-2'],
+    ['BACKUP_OFFSITE_RETRY_MAX_MS', '500'],
+    ['BACKUP_OFFSITE_WAIT_SECONDS', 'soon'],
+  ])('offsite: rejects %s=%j with a message naming it', (name, value) => {
+    const parse = () => parseAgentConfig({ ...minio, [name]: value });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(new RegExp(`^invalid configuration: ${name} `));
+  });
+
+  it('offsite: credentials go in pairs; a bad key is refused without echoing it', () => {
+    expect(() => parseAgentConfig({ S3_BUCKET: 'pra-backups', S3_ACCESS_KEY_ID: 'id-only' })).toThrow(
+      /^invalid configuration: S3_SECRET_ACCESS_KEY must be set with the other S3 credential/,
+    );
+    expect(() => parseAgentConfig({ S3_BUCKET: 'pra-backups', S3_SECRET_ACCESS_KEY: 'secret-only' })).toThrow(
+      /^invalid configuration: S3_ACCESS_KEY_ID /,
+    );
+    const secret = 'not-a-key-but-a-secret-anyway';
+    expect(() => parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: secret })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(secret) }),
+    );
+    // Offsite variables without S3_BUCKET are not an error: offsite stays off.
+    expect(parseAgentConfig({ S3_ENDPOINT: 'http://minio:9000' }).offsite).toBeNull();
   });
 
   it.each([

@@ -10,6 +10,7 @@ import {
   readString,
   VerifyMode,
 } from '@pra-kit/shared';
+import type { OffsiteSettings } from '../core/offsite.factory';
 
 export const LOG_LEVELS = ['debug', 'log', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -37,6 +38,8 @@ export interface AgentConfig {
   /** Take a backup as soon as the agent starts (BACKUP_ON_START). */
   readonly backupOnStart: boolean;
   readonly logLevel: LogLevelName;
+  /** Offsite copies to S3/MinIO; null when S3_BUCKET is unset (off). */
+  readonly offsite: OffsiteSettings | null;
 }
 
 /**
@@ -46,6 +49,12 @@ export interface AgentConfig {
  */
 export const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 30, hourly: 24, daily: 7, weekly: 4 };
 
+/**
+ * Offsite retention is longer: a bucket has room, and it is the copy that survives the loss of the
+ * cluster. Two days of hourly points, a month of daily ones, a quarter of weekly ones.
+ */
+export const DEFAULT_OFFSITE_RETENTION: RetentionPolicy = { keepLast: 48, hourly: 48, daily: 30, weekly: 12 };
+
 /** Parses the agent's configuration; throws ConfigError naming the variable on invalid input. */
 export function parseAgentConfig(env: Env): AgentConfig {
   const schedule = readString(env, 'BACKUP_SCHEDULE', '0 * * * * *');
@@ -54,7 +63,6 @@ export function parseAgentConfig(env: Env): AgentConfig {
   if (token !== undefined && token.length < 16) {
     throw new ConfigError('BACKUP_TOKEN', 'must be at least 16 characters (or unset for no auth)');
   }
-  const count = (name: string, fallback: number) => readInt(env, name, fallback, { min: 0, max: 100_000 });
   return {
     dbPath: readString(env, 'DB_PATH', '/data/app.db'),
     backupDir: readString(env, 'BACKUP_DIR', '/backup'),
@@ -63,15 +71,95 @@ export function parseAgentConfig(env: Env): AgentConfig {
     schedule,
     verify: readEnum<VerifyMode>(env, 'BACKUP_VERIFY', 'quick', ['quick', 'full']),
     token,
-    retention: {
-      keepLast: readInt(env, 'BACKUP_KEEP_LAST', DEFAULT_RETENTION.keepLast, { min: 1, max: 100_000 }),
-      hourly: count('BACKUP_KEEP_HOURLY', DEFAULT_RETENTION.hourly),
-      daily: count('BACKUP_KEEP_DAILY', DEFAULT_RETENTION.daily),
-      weekly: count('BACKUP_KEEP_WEEKLY', DEFAULT_RETENTION.weekly),
-    },
+    retention: readRetention(env, 'BACKUP_KEEP_', DEFAULT_RETENTION),
     backupOnStart: readBool(env, 'BACKUP_ON_START', true),
     logLevel: readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS),
+    offsite: parseOffsite(env),
   };
+}
+
+/** `<prefix>LAST` (at least 1: the newest backup always stays), `<prefix>HOURLY`, `_DAILY`, `_WEEKLY`. */
+function readRetention(env: Env, prefix: string, defaults: RetentionPolicy): RetentionPolicy {
+  const count = (name: string, fallback: number) => readInt(env, `${prefix}${name}`, fallback, { min: 0, max: 100_000 });
+  return {
+    keepLast: readInt(env, `${prefix}LAST`, defaults.keepLast, { min: 1, max: 100_000 }),
+    hourly: count('HOURLY', defaults.hourly),
+    daily: count('DAILY', defaults.daily),
+    weekly: count('WEEKLY', defaults.weekly),
+  };
+}
+
+/** Offsite copies: on when S3_BUCKET is set. Secrets are never echoed in error messages. */
+function parseOffsite(env: Env): OffsiteSettings | null {
+  const bucket = readOptionalString(env, 'S3_BUCKET');
+  if (bucket === undefined) return null;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
+    throw new ConfigError('S3_BUCKET', `must be a bucket name (3-63 of a-z, 0-9, '.', '-'), got ${JSON.stringify(bucket)}`);
+  }
+  const endpoint = readOptionalString(env, 'S3_ENDPOINT');
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) {
+    throw new ConfigError('S3_ENDPOINT', `must be an http:// or https:// URL (e.g. http://minio:9000), got ${JSON.stringify(endpoint)}`);
+  }
+  const region = readString(env, 'S3_REGION', 'us-east-1');
+  if (!/^[a-z0-9-]{2,40}$/.test(region)) {
+    throw new ConfigError('S3_REGION', `must be a region name like us-east-1, got ${JSON.stringify(region)}`);
+  }
+  const accessKeyId = readOptionalString(env, 'S3_ACCESS_KEY_ID');
+  const secretAccessKey = readOptionalString(env, 'S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    const missing = accessKeyId === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY';
+    throw new ConfigError(missing, 'must be set with the other S3 credential (or both unset: default AWS credential chain)');
+  }
+  const retryBaseMs = readInt(env, 'BACKUP_OFFSITE_RETRY_BASE_MS', 1_000, { min: 10, max: 3_600_000 });
+  const retryMaxMs = readInt(env, 'BACKUP_OFFSITE_RETRY_MAX_MS', 300_000, { min: retryBaseMs, max: 86_400_000 });
+  return {
+    s3: {
+      ...(endpoint !== undefined ? { endpoint: endpoint.replace(/\/+$/, '') } : {}),
+      region,
+      bucket,
+      prefix: readPrefix(env),
+      ...(accessKeyId !== undefined ? { accessKeyId, secretAccessKey } : {}),
+      forcePathStyle: readBool(env, 'S3_FORCE_PATH_STYLE', false),
+      createBucket: readBool(env, 'S3_CREATE_BUCKET', true),
+      encryptionKey: readEncryptionKey(env),
+    },
+    retention: readRetention(env, 'BACKUP_OFFSITE_KEEP_', DEFAULT_OFFSITE_RETENTION),
+    retryBaseMs,
+    retryMaxMs,
+    waitSeconds: readInt(env, 'BACKUP_OFFSITE_WAIT_SECONDS', 120, { min: 0, max: 86_400 }),
+  };
+}
+
+/** '' or a relative key prefix ending with '/': `pra` and `pra/` both mean objects `pra/app-....db`. */
+function readPrefix(env: Env): string {
+  const prefix = readString(env, 'S3_PREFIX', '');
+  if (prefix === '') return '';
+  if (prefix.startsWith('/') || prefix.split('/').some((part) => part === '.' || part === '..') || !/^[\w./-]+$/.test(prefix)) {
+    throw new ConfigError('S3_PREFIX', `must be a relative key prefix like pra/ (letters, digits, _ . - /), got ${JSON.stringify(prefix)}`);
+  }
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+/** 32 bytes, as 64 hex characters or base64 (`openssl rand -base64 32`). */
+function readEncryptionKey(env: Env): Buffer | null {
+  const text = readOptionalString(env, 'S3_ENCRYPTION_KEY');
+  if (text === undefined) return null;
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
+  if (bytes && bytes.length === 32 && bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '')) return bytes;
+  throw new ConfigError(
+    'S3_ENCRYPTION_KEY',
+    `must be a 32-byte key, as 64 hex characters or base64 (openssl rand -base64 32); the value given (${text.length} characters) is not`,
+  );
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function validateCron(expression: string): void {

@@ -24,10 +24,47 @@ export interface AgentCoreConfig {
 /** The offsite side (S3/MinIO), when configured. Implemented by OffsiteReplicator. */
 export interface Offsite {
   readonly store: BackupStore;
+  /** Starts uploading in the background (serve, and the one-shot `backup`). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
   /** A new verified local backup exists: copy it, asynchronously, with retries. Never throws. */
   backupCreated(manifest: BackupManifest): void;
   /** State of a backup's offsite copy when it is not (yet) in the store. */
   stateOf(id: string): OffsiteState | null;
+  /** What the store holds: fresh, or as last seen (with the error) when it does not answer. */
+  listRemote(): Promise<OffsiteListing>;
+  /** For /ready and /metrics. */
+  status(): OffsiteStatus;
+  /** Resolves true once nothing is left to upload, false after timeoutMs (the one-shot `backup`). */
+  drain(timeoutMs: number): Promise<boolean>;
+}
+
+export interface OffsiteListing {
+  readonly backups: StoredBackup[];
+  /** Why the store could not be listed just now (the backups are then the last ones seen). */
+  readonly error: string | null;
+}
+
+export interface OffsiteStatus {
+  /** e.g. `s3://pra-backups/pra/` */
+  readonly location: string;
+  readonly endpoint: string;
+  readonly encrypted: boolean;
+  /** null until the first check; false while the store fails. */
+  readonly healthy: boolean | null;
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: Date } | null;
+  readonly consecutiveFailures: number;
+  /** Backups waiting for their offsite copy. */
+  readonly pending: number;
+  /** created_at of the oldest of them (the upload lag is measured from it). */
+  readonly oldestPendingCreatedAt: Date | null;
+  readonly uploadsTotal: number;
+  /** Failed offsite attempts (a store failure, or a backup refused by the store). */
+  readonly failuresTotal: number;
+  readonly prunedTotal: number;
+  readonly lastUploadAt: Date | null;
+  /** Backups in the store at the last listing; null before the first one. */
+  readonly remoteBackups: number | null;
 }
 
 export interface RestoreRequest {
@@ -151,13 +188,14 @@ export class BackupAgent {
       const source = await this.locate(request.id, request.from);
       let file = this.local.pathOf(source.id);
       let download: string | null = null;
-      if (source.from === 's3') {
-        download = join(this.config.backupDir, `.${source.id}.download.tmp`);
-        await mkdir(this.config.backupDir, { recursive: true });
-        await (this.offsite as Offsite).store.fetch(source.id, download);
-        file = download;
-      }
       try {
+        if (source.from === 's3') {
+          // Downloaded (and decrypted) beside the backups, then verified like a local backup.
+          download = join(this.config.backupDir, `.${source.id}.download.tmp`);
+          await mkdir(this.config.backupDir, { recursive: true });
+          await (this.offsite as Offsite).store.fetch(source.id, download);
+          file = download;
+        }
         const result = await this.restorer.restore({
           manifest: source.manifest,
           file,
@@ -169,6 +207,7 @@ export class BackupAgent {
           this.stats.restoresTotal++;
           this.stats.lastRestoreAt = this.clock.now();
         }
+        if (result.safety_snapshot) await this.offsiteCopyOf(result.safety_snapshot);
         return result;
       } finally {
         if (download) await removeQuietly(download);
@@ -179,14 +218,13 @@ export class BackupAgent {
   /** Restore points, newest first (local and offsite merged). */
   async list(): Promise<BackupView[]> {
     const local = await this.local.list();
+    // When the store does not answer, its last listing is shown, and the log says why (the CLI's
+    // `list` prints it: an empty list must not pass for "no offsite backups").
     let offsite: StoredBackup[] | null = null;
     if (this.offsite) {
-      try {
-        offsite = await this.offsite.store.list();
-      } catch (err) {
-        this.logger.warn(`offsite listing failed: ${(err as Error).message}`);
-        offsite = [];
-      }
+      const listing = await this.offsite.listRemote();
+      if (listing.error) this.logger.warn(`offsite listing failed, showing the last one seen: ${listing.error}`);
+      offsite = listing.backups;
     }
     return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
   }
@@ -236,6 +274,12 @@ export class BackupAgent {
       this.logger.log(`retention removed ${decision.expired.length} backup(s): ${decision.expired.join(', ')}`);
     }
     return [...decision.expired];
+  }
+
+  /** The safety snapshot of a restore goes offsite like any backup. */
+  private async offsiteCopyOf(id: string): Promise<void> {
+    const manifest = (await this.local.stat(id))?.manifest;
+    if (manifest && this.offsite) this.offsite.backupCreated(manifest);
   }
 
   private async locate(

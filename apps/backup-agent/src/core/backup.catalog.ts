@@ -1,9 +1,13 @@
 import { BackupManifest, compareBackupIds } from '@pra-kit/shared';
 import { StoredBackup } from './backup.store';
 
-/** Offsite state of one backup, as the agent tracks it. */
+/**
+ * Offsite state of one backup, as the agent tracks it: `uploaded`; `pending` (queued, not tried
+ * yet); `failed` (tried, will be retried: see attempts and last_error); `absent` (no offsite copy
+ * and none queued: a backup without manifest, or one that offsite retention does not keep).
+ */
 export interface OffsiteState {
-  readonly state: 'uploaded' | 'pending' | 'failed';
+  readonly state: 'uploaded' | 'pending' | 'failed' | 'absent';
   readonly attempts?: number;
   readonly last_error?: string;
   readonly uploaded_at?: string;
@@ -24,7 +28,7 @@ export interface BackupView {
   readonly reason: string | null;
   /** Where a copy exists. */
   readonly location: 'local' | 'offsite' | 'both';
-  /** Offsite copy state; null when offsite copies are off. */
+  /** Offsite copy state (see OffsiteState); null when offsite copies are off. */
   readonly offsite: OffsiteState | null;
   /** Present when something deserves attention (e.g. listed from a file without manifest). */
   readonly note?: string;
@@ -49,7 +53,7 @@ export function buildCatalog(
   for (const [id, { local: l, offsite: o }] of byId) {
     const base = (l ?? o) as StoredBackup;
     const manifest: BackupManifest | null = l?.manifest ?? o?.manifest ?? null;
-    const state = offsite === null ? null : o ? { state: 'uploaded' as const } : offsiteState(id);
+    const state = offsite === null ? null : o ? { state: 'uploaded' as const } : (offsiteState(id) ?? { state: 'absent' as const });
     views.push({
       id,
       file: `${id}.db`,

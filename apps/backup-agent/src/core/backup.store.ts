@@ -16,7 +16,9 @@ export interface StoredBackup {
  * One contract suite (backup.store.contract.ts) runs unchanged against every implementation.
  *
  * - `put` is idempotent and never exposes a partial backup: the data is complete before the
- *   backup is listed.
+ *   backup is listed. It checks the bytes against the manifest's sha256 (a file that does not
+ *   match is refused with BackupCorruptError, nothing listed) and never replaces another backup
+ *   stored under the same id (BackupConflictError).
  * - `fetch` writes the backup's bytes to `destFile` and returns its manifest; it does not judge
  *   them: the caller verifies size, sha256 and integrity before using the file.
  * - `remove` of a missing id is not an error.
@@ -25,10 +27,17 @@ export interface BackupStore {
   readonly kind: 'local' | 's3';
   /** Human-readable location, e.g. `/backup` or `s3://pra-backups/pra/`. */
   readonly location: string;
+  /**
+   * Makes the store usable: creates the directory, or checks the bucket (and creates it when
+   * allowed). Throws a clear error naming the place otherwise.
+   */
+  prepare(): Promise<void>;
   /** Newest first. */
   list(): Promise<StoredBackup[]>;
   stat(id: string): Promise<StoredBackup | null>;
   put(manifest: BackupManifest, sourceFile: string): Promise<void>;
   fetch(id: string, destFile: string): Promise<BackupManifest>;
   remove(id: string): Promise<void>;
+  /** Releases connections (an S3 client's sockets), so a one-shot command can exit at once. */
+  close?(): void;
 }

@@ -57,3 +57,51 @@ export class SourceCorruptError extends BackupDomainError {
 export class RestoreNotPossibleError extends BackupDomainError {
   readonly code = 'RESTORE_NOT_POSSIBLE';
 }
+
+/**
+ * A store already holds a different backup under this id (same id, another sha256). Overwriting it
+ * could destroy the only copy of a restore point, so the write is refused and nothing is changed.
+ */
+export class BackupConflictError extends BackupDomainError {
+  readonly code = 'BACKUP_CONFLICT';
+  constructor(
+    readonly id: string,
+    detail: string,
+  ) {
+    super(`refusing to overwrite backup ${id}: ${detail}`);
+  }
+}
+
+/**
+ * The offsite store (S3/MinIO) cannot be used right now. Local backups are not affected: uploads
+ * wait in the queue and are retried. Subclasses say why, each with its own code.
+ */
+export class OffsiteError extends BackupDomainError {
+  readonly code: string = 'OFFSITE_UNAVAILABLE';
+}
+
+/** The endpoint does not answer (down, DNS, timeout) or answers with a server error. */
+export class OffsiteUnavailableError extends OffsiteError {}
+
+/** The credentials are wrong, missing, or not allowed to use the bucket. */
+export class OffsiteAccessDeniedError extends OffsiteError {
+  override readonly code = 'OFFSITE_ACCESS_DENIED';
+}
+
+/** The bucket does not exist and creating it is not allowed (S3_CREATE_BUCKET=false). */
+export class OffsiteBucketMissingError extends OffsiteError {
+  override readonly code = 'OFFSITE_BUCKET_MISSING';
+}
+
+/**
+ * An offsite backup is encrypted with another key than S3_ENCRYPTION_KEY (or no key is set). The
+ * backup itself is fine: it is the agent's configuration that must change, so nothing is done.
+ */
+export class EncryptionKeyError extends BackupDomainError {
+  constructor(
+    readonly code: 'ENCRYPTION_KEY_MISMATCH' | 'ENCRYPTION_KEY_MISSING',
+    message: string,
+  ) {
+    super(message);
+  }
+}

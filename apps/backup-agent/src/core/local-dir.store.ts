@@ -1,8 +1,8 @@
 import { backupFileName, BackupManifest, manifestFileName, normalizeBackupId, readCatalogDir } from '@pra-kit/shared';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFile, renameDurable, writeFileDurable } from './durable-fs';
-import { BackupNotFoundError } from './errors';
+import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durable-fs';
+import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from './errors';
 import { BackupStore, StoredBackup } from './backup.store';
 
 /**
@@ -27,6 +27,10 @@ export class LocalDirStore implements BackupStore {
     return join(this.dir, manifestFileName(normalizeBackupId(id)));
   }
 
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
   async list(): Promise<StoredBackup[]> {
     return readCatalogDir(this.dir).map((e) => ({
       id: e.id,
@@ -44,11 +48,23 @@ export class LocalDirStore implements BackupStore {
 
   async put(manifest: BackupManifest, sourceFile: string): Promise<void> {
     const id = normalizeBackupId(manifest.id);
+    const existing = await this.stat(id);
+    if (existing) {
+      const sha256 = existing.manifest?.sha256 ?? (await sha256File(this.pathOf(id)));
+      if (sha256 !== manifest.sha256) {
+        throw new BackupConflictError(id, `${this.pathOf(id)} holds another backup (sha256 ${sha256}); it was left as it is`);
+      }
+      if (existing.manifest) return; // already here, complete
+    }
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.pathOf(id)}.tmp`;
     try {
       await copyFile(sourceFile, tmp);
       await fsyncFile(tmp);
+      const copied = await sha256File(tmp);
+      if (copied !== manifest.sha256) {
+        throw new BackupCorruptError(id, `the file to store has sha256 ${copied}, its manifest says ${manifest.sha256}`);
+      }
       await writeFileDurable(this.manifestPathOf(id), `${JSON.stringify(manifest, null, 2)}\n`);
       await renameDurable(tmp, this.pathOf(id));
     } catch (err) {

@@ -16,7 +16,6 @@ export class AgentMetrics {
   ) {
     collectDefaultMetrics({ register: registry });
     const s = agent.stats;
-    const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : 0);
     gauge(registry, 'pra_backup_last_success_timestamp_seconds', 'When the newest successful backup was taken (0: never)', () =>
       seconds(s.lastSuccessAt),
     );
@@ -49,12 +48,43 @@ export class AgentMetrics {
         this.set((await agent.local.list()).length);
       },
     });
+    this.registerOffsite(registry, agent);
     this.skippedTicks = new Counter({
       name: 'pra_backup_skipped_total',
       help: 'Scheduled backups skipped because another backup or restore was running',
       registers: [registry],
     });
   }
+
+  /**
+   * Offsite copies, read from the replicator's status (no S3 call at scrape time). All 0 when offsite
+   * is off (pra_offsite_enabled 0). Alert on: lag growing, healthy 0, failures increasing.
+   */
+  private registerOffsite(registry: Registry, agent: BackupAgent): void {
+    const status = () => agent.offsite?.status() ?? null;
+    gauge(registry, 'pra_offsite_enabled', '1 when offsite copies are configured (S3_BUCKET)', () => (status() ? 1 : 0));
+    gauge(registry, 'pra_offsite_healthy', '1 when the last offsite operation succeeded, 0 while it fails (or before the first check)', () =>
+      status()?.healthy ? 1 : 0,
+    );
+    gauge(registry, 'pra_offsite_upload_lag_seconds', 'Age of the oldest local backup not yet offsite (0: all uploaded)', () => {
+      const oldest = status()?.oldestPendingCreatedAt;
+      return oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0;
+    });
+    gauge(registry, 'pra_offsite_pending_uploads', 'Local backups waiting for their offsite copy', () => status()?.pending ?? 0);
+    counter(registry, 'pra_offsite_upload_failures_total', 'Failed offsite attempts (store unreachable or refusing, or a backup refused)', () =>
+      status()?.failuresTotal ?? 0,
+    );
+    counter(registry, 'pra_offsite_uploads_total', 'Backups copied offsite by this process', () => status()?.uploadsTotal ?? 0);
+    counter(registry, 'pra_offsite_pruned_total', 'Offsite backups deleted by offsite retention', () => status()?.prunedTotal ?? 0);
+    gauge(registry, 'pra_offsite_last_upload_success_timestamp_seconds', 'When the last offsite copy completed (0: never, in this process)', () =>
+      seconds(status()?.lastUploadAt),
+    );
+    gauge(registry, 'pra_offsite_backups', 'Backups in the offsite store at the last listing', () => status()?.remoteBackups ?? 0);
+  }
+}
+
+function seconds(d: Date | null | undefined): number {
+  return d ? d.getTime() / 1000 : 0;
 }
 
 function gauge(registry: Registry, name: string, help: string, read: () => number): void {

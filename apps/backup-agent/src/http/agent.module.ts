@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
+import { buildOffsite } from '../core/offsite.factory';
 import { systemClock } from '../core/ports';
 import { BackupScheduler } from '../scheduler/backup.scheduler';
 import { AgentMetrics } from './agent-metrics';
@@ -11,6 +12,7 @@ import { BackupsController } from './backups.controller';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
+import { OffsiteLifecycle } from './offsite.lifecycle';
 import { RestoreController } from './restore.controller';
 
 export interface AgentModuleOptions {
@@ -34,8 +36,16 @@ export class AgentModule {
         { provide: AGENT_CONFIG, useValue: config },
         {
           provide: BackupAgent,
-          useFactory: () => options.agent ?? new BackupAgent(config, systemClock, new Logger('BackupAgent')),
+          useFactory: () =>
+            options.agent ??
+            new BackupAgent(
+              config,
+              systemClock,
+              new Logger('BackupAgent'),
+              buildOffsite(config.offsite, config.backupDir, systemClock, new Logger('Offsite')),
+            ),
         },
+        OffsiteLifecycle,
         { provide: AgentMetrics, inject: [BackupAgent], useFactory: (a: BackupAgent) => new AgentMetrics(registry, a) },
         BearerTokenGuard,
         ...(options.schedule === false ? [] : [BackupScheduler]),

@@ -1,8 +1,11 @@
 import { InvalidBackupIdError } from '@pra-kit/shared';
 import type { DomainErrorMapper } from '@pra-kit/shared/nest';
 import {
+  BackupConflictError,
   BackupCorruptError,
   BackupNotFoundError,
+  EncryptionKeyError,
+  OffsiteError,
   OperationInProgressError,
   RestoreNotPossibleError,
   SourceCorruptError,
@@ -18,5 +21,12 @@ export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof BackupCorruptError) return { status: 422, code: err.code };
   if (err instanceof SourceUnavailableError) return { status: 503, code: err.code };
   if (err instanceof SourceCorruptError) return { status: 503, code: err.code };
+  if (err instanceof BackupConflictError) return { status: 409, code: err.code };
+  // The offsite store cannot be used right now (down, credentials, bucket): the request was fine.
+  if (err instanceof OffsiteError) return { status: 503, code: err.code };
+  // Wrong or missing S3_ENCRYPTION_KEY: 503, not 422. The backup is not corrupt (422 would send the
+  // operator to another restore point, which would fail the same way); the agent's configuration
+  // is what must change (the Secret), and the same request succeeds once it has. Nothing is changed.
+  if (err instanceof EncryptionKeyError) return { status: 503, code: err.code };
   return undefined;
 };

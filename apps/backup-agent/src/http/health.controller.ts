@@ -21,6 +21,14 @@ export class HealthController {
   /**
    * Readiness: the agent can write backups. A missing source database does NOT make it unready:
    * that is the disaster the agent is there to repair, and it must stay reachable to restore.
+   *
+   * Offsite problems (S3 down, wrong credentials, bucket missing) are reported in the body
+   * (`offsite.status` "failing", with the error's code and a message naming the bucket and the
+   * endpoint) but do NOT make the agent unready. The agent is a native sidecar of the api pod, and
+   * a sidecar's readiness is part of the pod's: a 503 here would take the API out of its Service, so
+   * an S3 outage would become an outage of the application, while the agent still does its first
+   * job (local backups) and catches the uploads up later. Offsite health is alerted on from
+   * /metrics instead (pra_offsite_healthy, pra_offsite_upload_lag_seconds).
    */
   @Get('ready')
   async ready(): Promise<Record<string, unknown>> {
@@ -38,6 +46,22 @@ export class HealthController {
       source_database: existsSync(this.config.dbPath) ? 'present' : 'missing',
       running: this.agent.running,
       last_backup_error: this.agent.stats.lastError,
+      offsite: this.offsite(),
+    };
+  }
+
+  /** null when offsite copies are off. */
+  private offsite(): Record<string, unknown> | null {
+    const s = this.agent.offsite?.status();
+    if (!s) return null;
+    return {
+      status: s.healthy === null ? 'starting' : s.healthy ? 'ok' : 'failing',
+      location: s.location,
+      endpoint: s.endpoint,
+      encrypted: s.encrypted,
+      pending_uploads: s.pending,
+      last_upload_at: s.lastUploadAt?.toISOString() ?? null,
+      error: s.lastError ? { code: s.lastError.code, message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
     };
   }
 }

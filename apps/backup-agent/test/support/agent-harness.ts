@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { AgentConfig, parseAgentConfig } from '../../src/config/agent-config';
 import { BackupAgent } from '../../src/core/backup-agent';
+import { buildOffsite } from '../../src/core/offsite.factory';
 import { silentLogger, systemClock } from '../../src/core/ports';
 import { createAgentApp } from '../../src/http/create-agent-app';
 
@@ -24,7 +25,7 @@ export function makeLayout(name: string): Layout {
   };
 }
 
-/** The agent in-process (no scheduler), for supertest. */
+/** The agent in-process (no scheduler), for supertest; offsite copies on when env has S3_BUCKET. */
 export async function startTestAgent(layout: Layout, env: Record<string, string> = {}) {
   const config: AgentConfig = parseAgentConfig({
     DB_PATH: layout.dbPath,
@@ -32,7 +33,8 @@ export async function startTestAgent(layout: Layout, env: Record<string, string>
     LOG_LEVEL: 'error',
     ...env,
   });
-  const agent = new BackupAgent(config, systemClock, silentLogger);
+  const offsite = buildOffsite(config.offsite, config.backupDir, systemClock, silentLogger);
+  const agent = new BackupAgent(config, systemClock, silentLogger, offsite);
   const app: NestFastifyApplication = await createAgentApp({ config, agent, schedule: false });
   return { app, agent, config, http: () => request(app.getHttpServer()), close: () => app.close() };
 }
@@ -80,5 +82,20 @@ export async function json<T = unknown>(res: Response): Promise<T> {
     return JSON.parse(text) as T;
   } catch {
     throw new Error(`not JSON (status ${res.status}): ${text.slice(0, 200)}`);
+  }
+}
+
+/** One sample of a Prometheus metric (without labels) from GET /metrics; NaN when absent. */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+}
+
+/** Polls `check` until it holds; fails after `timeoutMs`. */
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
