@@ -224,11 +224,19 @@ async function readDrillMessages(
 /** After a corruption drill, backups must work again (the restored database is sound). */
 async function finalChecks(scenario: Scenario, target: DrillTarget, timeline: Timeline): Promise<Check[]> {
   if (scenario.name !== 'corruption') return [];
-  const res = await http<{ id?: string; code?: string }>(`${target.agentUrl()}/backups`, {
-    method: 'POST',
-    token: target.token,
-    timeoutMs: 60_000,
-  });
+  // A scheduled backup may be running: 409 means "retry", anything else is the answer.
+  const res = await pollUntil(
+    'a backup after the restore',
+    async () => {
+      const r = await http<{ id?: string; code?: string }>(`${target.agentUrl()}/backups`, {
+        method: 'POST',
+        token: target.token,
+        timeoutMs: 60_000,
+      });
+      return r.status === 409 ? undefined : r;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   timeline.mark('backup after restore', res.status === 201 ? `${res.body.id} ok` : `failed: ${res.status} ${res.body.code}`);
   return [{ name: 'backups work again', ok: res.status === 201, detail: `POST /backups answered ${res.status}` }];
 }
