@@ -22,6 +22,7 @@ interface BackupView {
   rows: number | null;
   verified: boolean | null;
   reason: string | null;
+  location?: 'local' | 'offsite' | 'both';
 }
 
 /**
@@ -58,10 +59,12 @@ export async function runDrill(
     await sleep(options.warmupSeconds * 1000);
     let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
     if (scenario.needsBackup) {
-      const b = await waitForBackupAfter(target, writingFrom, timeline, timeoutMs);
-      timeline.mark('backup taken', `${b.id}: ${b.rows} rows at ${b.created_at}`);
+      // When the backup volume is lost too, only what reached the offsite copy counts.
+      const usable = (b: BackupView) => isRestorePoint(b) && (!scenario.needsOffsite || b.location !== 'local');
+      const b = await waitForBackupAfter(target, writingFrom, usable, timeline, timeoutMs);
+      timeline.mark('backup taken', `${b.id}: ${b.rows} rows at ${b.created_at}${scenario.needsOffsite ? ', copied offsite' : ''}`);
       await sleep(options.afterBackupSeconds * 1000);
-      const newest = (await newestBackup(target)) ?? b; // the schedule may have taken another meanwhile
+      const newest = (await newestBackup(target, usable)) ?? b; // the schedule may have taken another meanwhile
       backupAtFault = { id: newest.id, createdAt: newest.created_at, rows: newest.rows ?? 0 };
     }
     if (writer.acks.length === 0) throw new Error('no write was acknowledged before the fault: is the API healthy?');
@@ -176,18 +179,24 @@ class OutageReader {
 
 const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'pre-restore';
 
-async function newestBackup(target: DrillTarget): Promise<BackupView | undefined> {
-  return (await httpOk<BackupView[]>(`${target.agentUrl()}/backups`)).find(isRestorePoint);
+async function newestBackup(target: DrillTarget, usable: (b: BackupView) => boolean): Promise<BackupView | undefined> {
+  return (await httpOk<BackupView[]>(`${target.agentUrl()}/backups`)).find(usable);
 }
 
 /** Waits for a verified backup whose snapshot started after `after` (so it holds drill writes). */
-async function waitForBackupAfter(target: DrillTarget, after: number, timeline: Timeline, timeoutMs: number): Promise<BackupView> {
+async function waitForBackupAfter(
+  target: DrillTarget,
+  after: number,
+  usable: (b: BackupView) => boolean,
+  timeline: Timeline,
+  timeoutMs: number,
+): Promise<BackupView> {
   timeline.mark('waiting for a backup', 'one taken by the schedule after the writer started');
   return pollUntil(
     'a backup holding drill writes',
     async () => {
       const list = await httpOk<BackupView[]>(`${target.agentUrl()}/backups`);
-      return list.find((b) => isRestorePoint(b) && Date.parse(b.created_at) > after + 500);
+      return list.find((b) => usable(b) && Date.parse(b.created_at) > after + 500);
     },
     { timeoutMs, intervalMs: 500, onWait: (ms) => timeline.progress(`no new backup yet, ${Math.round(ms / 1000)}s`) },
   );

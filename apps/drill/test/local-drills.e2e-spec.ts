@@ -69,6 +69,15 @@ describe('drills on the local target', () => {
     expect(report.checks.find((c: { name: string }) => c.name === 'backups work again').ok).toBe(true);
   });
 
+  it('backup-loss (PRA): data and backup volumes lost, the latest offsite copy restored (local S3 server)', async () => {
+    const { code, report, stderr } = await runDrill(['backup-loss', ...fast]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(report.fault).toMatch(/rm -rf .*\/data; rm -rf .*\/backup/);
+    expect(report.restored_backup.from).toBe('s3');
+    expect(report.checks.find((c: { name: string }) => c.name === 'restored data matches the backup').ok).toBe(true);
+    expect(report.writes.lost_after_fault).toBe(0);
+  });
+
   it('exits 1 when an objective is missed, and 2 on a usage error', async () => {
     const missed = await runDrill(['pod-loss', ...fast, '--rto', '0']);
     expect(missed.code).toBe(1);

@@ -7,11 +7,16 @@ export interface CommandResult {
 }
 
 /** Runs a command (kubectl, podman...) to completion. Injectable so adapters can be unit-tested. */
-export type CommandRunner = (command: string, args: readonly string[], input?: string) => Promise<CommandResult>;
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+) => Promise<CommandResult>;
 
-export const runCommand: CommandRunner = (command, args, input) =>
+export const runCommand: CommandRunner = (command, args, input, env) =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { http, pollUntil, sleep } from '../http';
 import { freePort } from '../free-port';
 import { repoRoot } from '../repo-root';
-import { parseRestoreOutput } from './command-runner';
+import { parseRestoreOutput, runCommand } from './command-runner';
 import { DAMAGE_DB_SCRIPT } from './damage-db';
 import { DrillTarget, RestoreOutcome } from './drill-target';
 
@@ -131,14 +131,15 @@ export class LocalTarget implements DrillTarget {
   async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
     const args = [join(repoRoot(), 'dist/apps/backup-agent/main.js'), 'restore', '--latest', '--offline', '--from', from];
     // The serving agent may hold the operation lock for a scheduled backup: retry on "busy" (5).
+    // Asynchronous on purpose: the local S3 server of a backup-loss drill runs in this process.
     for (let attempt = 1; ; attempt++) {
-      const run = spawnSync(process.execPath, args, { env: this.agentEnv(), encoding: 'utf8' });
-      if (run.status === 0) {
+      const run = await runCommand(process.execPath, args, undefined, this.agentEnv());
+      if (run.code === 0) {
         const { restored } = parseRestoreOutput(run.stdout);
         return { id: restored.id, createdAt: restored.created_at, rows: restored.rows, from: restored.from };
       }
-      if (run.status !== 5 || attempt >= 20) {
-        throw new Error(`restore --offline failed (exit ${run.status}): ${run.stderr.trim()}`);
+      if (run.code !== 5 || attempt >= 20) {
+        throw new Error(`restore --offline failed (exit ${run.code}): ${run.stderr.trim()}`);
       }
       await sleep(250);
     }
