@@ -38,6 +38,8 @@ const NAMESPACED = new Set([
   'Role',
   'RoleBinding',
   'NetworkPolicy',
+  'PodMonitor',
+  'PrometheusRule',
   'PodDisruptionBudget',
   'Ingress',
   'ServiceMonitor',

@@ -12,9 +12,15 @@ import ts from 'typescript';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** `apps/v1` -> `apps/v1`, `v1` -> `v1`: the kubernetes-models module path of an apiVersion. */
+/** Custom resources we deploy, and the package holding their schemas and types. */
+const CRD_PACKAGES = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator', // PodMonitor, PrometheusRule
+};
+
+/** `apps/v1` -> `kubernetes-models/apps/v1`; a CRD group -> its own models package. */
 function modulePath(apiVersion) {
-  return `kubernetes-models/${apiVersion}`;
+  const crd = CRD_PACKAGES[apiVersion.split('/')[0]];
+  return crd ? `${crd}/${apiVersion}` : `kubernetes-models/${apiVersion}`;
 }
 
 export function describe(obj) {
