@@ -1,12 +1,1 @@
-module.exports = {
-  displayName: 'backup-agent',
-  preset: '../../jest.preset.js',
-  testEnvironment: 'node',
-  transform: {
-    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
-  },
-  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  moduleFileExtensions: ['ts', 'js'],
-  coverageDirectory: '../../coverage/apps/backup-agent',
-  testTimeout: 60000,
-};
+module.exports = require('../../tools/build/app-jest.config.cjs')('backup-agent');

@@ -1,12 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp } from '@pra-kit/shared/nest';
 import { Registry } from 'prom-client';
-import type { ApiConfig, LogLevelName } from '../config/api-config';
+import type { ApiConfig } from '../config/api-config';
 import { DatabaseUnavailableError } from '../database/database.errors';
 import { ApiModule } from './api.module';
 import { Clock } from './api.tokens';
-
-const LEVELS: LogLevelName[] = ['error', 'warn', 'log', 'debug'];
 
 /** Builds the API (used by main.ts and by the tests, which pass their own config and clock). */
 export function createApiApp(config: ApiConfig, clock?: Clock): Promise<NestFastifyApplication> {
@@ -15,7 +13,7 @@ export function createApiApp(config: ApiConfig, clock?: Clock): Promise<NestFast
     registry,
     // A message is at most MAX_MESSAGE_LENGTH characters of up to 4 UTF-8 bytes, JSON-escaped.
     bodyLimit: Math.max(16 * 1024, config.maxMessageLength * 12 + 1024),
-    logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    logLevel: config.logLevel,
     mapDomainError: (err) =>
       err instanceof DatabaseUnavailableError ? { status: 503, code: err.code } : undefined,
   });

@@ -4,13 +4,13 @@ import {
   readInt,
   readPort,
   readString,
+  LogLevelName,
+  readLogLevel,
 } from '@pra-kit/shared';
 
 export const SYNCHRONOUS_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 export type SynchronousMode = (typeof SYNCHRONOUS_MODES)[number];
 
-export const LOG_LEVELS = ['debug', 'log', 'warn', 'error'] as const;
-export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export interface ApiConfig {
   /** The SQLite database (DB_PATH). */
@@ -41,6 +41,6 @@ export function parseApiConfig(env: Env): ApiConfig {
     dbSynchronous: readEnum(env, 'DB_SYNCHRONOUS', 'FULL', SYNCHRONOUS_MODES),
     busyTimeoutMs: readInt(env, 'DB_BUSY_TIMEOUT_MS', 5000, { min: 0, max: 600_000 }),
     createDb: readEnum(env, 'API_CREATE_DB', 'auto', ['auto', 'always', 'never'] as const),
-    logLevel: readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS),
+    logLevel: readLogLevel(env),
   };
 }

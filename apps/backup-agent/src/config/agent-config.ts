@@ -9,11 +9,11 @@ import {
   readPort,
   readString,
   VerifyMode,
+  LogLevelName,
+  readLogLevel,
 } from '@pra-kit/shared';
 import type { OffsiteSettings } from '../core/offsite.factory';
 
-export const LOG_LEVELS = ['debug', 'log', 'warn', 'error'] as const;
-export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export interface RetentionPolicy {
   /** The N newest backups are always kept. */
@@ -73,7 +73,7 @@ export function parseAgentConfig(env: Env): AgentConfig {
     token,
     retention: readRetention(env, 'BACKUP_KEEP_', DEFAULT_RETENTION),
     backupOnStart: readBool(env, 'BACKUP_ON_START', true),
-    logLevel: readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS),
+    logLevel: readLogLevel(env),
     offsite: parseOffsite(env),
   };
 }

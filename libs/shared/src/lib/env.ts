@@ -73,3 +73,11 @@ export function readBool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new ConfigError(name, `must be true or false, got ${JSON.stringify(value)}`);
 }
+
+/** LOG_LEVEL, the same for both apps: each level includes the ones after it. */
+export const LOG_LEVELS = ['debug', 'log', 'warn', 'error'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export function readLogLevel(env: Env): LogLevelName {
+  return readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS);
+}

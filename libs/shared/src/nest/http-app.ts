@@ -1,6 +1,7 @@
 import { INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { LogLevelName } from '@pra-kit/shared';
 import { Registry } from 'prom-client';
 import { registerHttpMetrics } from './http-metrics';
 import { DomainErrorMapper, JsonErrorFilter } from './json-error.filter';
@@ -10,7 +11,14 @@ export interface HttpAppOptions {
   readonly bodyLimit?: number;
   readonly registry: Registry;
   readonly mapDomainError?: DomainErrorMapper;
-  readonly logLevels?: LogLevel[] | false;
+  /** LOG_LEVEL: this level and the more severe ones are logged. */
+  readonly logLevel?: LogLevelName;
+}
+
+/** `warn` -> Nest's ['error', 'warn']. */
+export function nestLogLevels(level: LogLevelName): LogLevel[] {
+  const severeFirst: LogLevel[] = ['error', 'warn', 'log', 'debug'];
+  return severeFirst.slice(0, severeFirst.indexOf(level) + 1);
 }
 
 /**
@@ -24,7 +32,7 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024 });
   registerHttpMetrics(adapter.getInstance(), options.registry);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
-    logger: options.logLevels ?? ['log', 'warn', 'error'],
+    logger: nestLogLevels(options.logLevel ?? 'log'),
     abortOnError: false,
   });
   app.useGlobalFilters(new JsonErrorFilter(options.mapDomainError));
