@@ -1,7 +1,7 @@
 import { INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { LogLevelName } from '@pra-kit/shared';
+import type { LogLevelName } from '../lib/env';
 import { Registry } from 'prom-client';
 import { registerHttpMetrics } from './http-metrics';
 import { DomainErrorMapper, JsonErrorFilter } from './json-error.filter';
