@@ -162,6 +162,16 @@ describe('BackupAgent (core, real SQLite files)', () => {
       expect(readdirSync(join(temp.path, 'data'))).toEqual(['app.db']);
     });
 
+    it('an online restore with no live database places the file (nothing serves it), and says so', async () => {
+      seedEventsDb(dbPath, 12);
+      const m = await agent.backup('manual');
+      rmSync(join(temp.path, 'data'), { recursive: true, force: true });
+      const result = await agent.restore({ id: m.id, mode: 'online' });
+      expect(result).toMatchObject({ mode: 'offline', rows_before: null, rows_after: 12, safety_snapshot: null });
+      expect(result.notes.join(' ')).toMatch(/does not exist: restored by placing the file/);
+      expect(readMessages(dbPath)).toHaveLength(12);
+    });
+
     it('offline restore removes a stale WAL so it cannot be replayed into the restored file', async () => {
       seedEventsDb(dbPath, 5, 'kept');
       const m = await agent.backup('manual');
