@@ -34,7 +34,12 @@ finish_step() {
 }
 
 remove_pod() {
-  podman pod rm -f --filter label=app.kubernetes.io/name=api >/dev/null 2>&1 || true
+  local pods
+  pods=$(podman pod ps -q --filter label=app.kubernetes.io/name=api 2>/dev/null || true)
+  if [[ -n $pods ]]; then
+    # shellcheck disable=SC2086 # one id per word
+    podman pod rm -f $pods >/dev/null 2>&1 || true
+  fi
   podman volume rm -f pra-data pra-backup api-tmp agent-tmp >/dev/null 2>&1 || true
   podman secret rm pra-backup-token >/dev/null 2>&1 || true
 }
