@@ -77,6 +77,29 @@ describe('agent HTTP API with offsite copies', () => {
     );
   });
 
+  it('both volumes lost and an empty database started: no empty backup (409) until the bucket is restored', async () => {
+    const { rmSync } = await import('node:fs');
+    const env = s3.env(newBucketName('loss'));
+    const agent = await start(env);
+    const a = (await agent.http().post('/backups').set(auth).expect(201)).body;
+    await until(async () => (await agent.http().get(`/backups/${a.id}`)).body.location === 'both');
+    await agents.splice(agents.indexOf(agent), 1)[0].close();
+
+    // Both volumes are gone; the API started on a new, empty database.
+    rmSync(layout.backupDir, { recursive: true, force: true });
+    rmSync(layout.dbPath);
+    seedEventsDb(layout.dbPath, 0);
+    const again = await start(env);
+    const refused = await again.http().post('/backups').set(auth).expect(409);
+    expect(refused.body).toMatchObject({ code: 'DATA_LOSS_SUSPECTED' });
+    expect(refused.body.message).toMatch(/restore first/);
+    expect((await again.http().get('/backups').expect(200)).body.map((b: { id: string }) => b.id)).toEqual([a.id]);
+
+    const done = (await again.http().post('/restore/latest?from=s3').set(auth).expect(200)).body;
+    expect(done).toMatchObject({ rows_after: 30, restored: { id: a.id } });
+    expect((await again.http().post('/backups').set(auth).expect(201)).body.rows).toBe(30);
+  });
+
   it('offsite off: ?from=s3 is 404 saying so; /ready and /metrics say off', async () => {
     const agent = await start({});
     const a = (await agent.http().post('/backups').set(auth).expect(201)).body;

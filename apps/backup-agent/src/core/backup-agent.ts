@@ -7,12 +7,12 @@ import { BackupView, buildCatalog, OffsiteState } from './backup.catalog';
 import { BackupRestorer, RestoreMode, RestoreResult } from './backup.restorer';
 import { BackupStore, StoredBackup } from './backup.store';
 import { sha256File, writeFileDurable } from './durable-fs';
-import { BackupCorruptError, BackupNotFoundError, OperationInProgressError } from './errors';
+import { BackupCorruptError, BackupNotFoundError, DataLossSuspectedError, OperationInProgressError } from './errors';
 import { LocalDirStore } from './local-dir.store';
 import { OperationKind, OperationLock } from './operation.lock';
 import { Clock, Logger } from './ports';
 import { decideRetention, RetentionPolicy } from './retention.policy';
-import { inspectDatabase, removeQuietly } from './sqlite-file';
+import { countRows, inspectDatabase, removeQuietly } from './sqlite-file';
 
 export interface AgentCoreConfig {
   readonly dbPath: string;
@@ -159,6 +159,7 @@ export class BackupAgent {
     let manifest: BackupManifest;
     try {
       manifest = await this.lock.run('backup', async () => {
+        await this.refuseEmptyAfterLoss();
         const m = await this.creator.create(reason);
         await this.pruneLocked();
         return m;
@@ -181,6 +182,29 @@ export class BackupAgent {
     });
     this.offsite?.backupCreated(manifest);
     return manifest;
+  }
+
+  /**
+   * Both volumes lost, then an empty database started: the backup volume is empty, the database has
+   * no rows, and the bucket has backups. Checked only in that state (no local backup), so it costs
+   * nothing in normal operation.
+   */
+  private async refuseEmptyAfterLoss(): Promise<void> {
+    if (!this.offsite || (await this.local.list()).length > 0 || countRows(this.config.dbPath) !== 0) return;
+    let offsite: StoredBackup[];
+    try {
+      offsite = await this.offsite.store.list();
+    } catch {
+      return; // cannot tell: an empty first backup is better than none
+    }
+    const newest = offsite.find(isLatestCandidate);
+    if (newest && (newest.manifest?.rows ?? 0) > 0) {
+      throw new DataLossSuspectedError(
+        `refusing to back up an empty database: ${this.config.backupDir} holds no backup and ` +
+          `${this.offsite.store.location} holds ${offsite.length} (newest ${newest.id}, ${newest.manifest?.rows} rows). ` +
+          `Both volumes look lost: restore first (restore --latest --from s3, or POST /restore/latest?from=s3)`,
+      );
+    }
   }
 
   async restore(request: RestoreRequest): Promise<RestoreResult> {

@@ -48,6 +48,15 @@ export class SourceUnavailableError extends BackupDomainError {
   readonly code = 'SOURCE_DATABASE_UNAVAILABLE';
 }
 
+/**
+ * The source database is empty, no local backup exists, and the offsite bucket holds backups: both
+ * volumes were lost and an empty database was started. Backing it up would make an empty backup
+ * the newest restore point (offsite too), so the agent refuses until a restore is done.
+ */
+export class DataLossSuspectedError extends BackupDomainError {
+  readonly code = 'DATA_LOSS_SUSPECTED';
+}
+
 /** The live database itself failed its integrity check while being backed up. */
 export class SourceCorruptError extends BackupDomainError {
   readonly code = 'SOURCE_DATABASE_CORRUPT';

@@ -4,6 +4,7 @@ import {
   BackupConflictError,
   BackupCorruptError,
   BackupNotFoundError,
+  DataLossSuspectedError,
   EncryptionKeyError,
   OffsiteError,
   OperationInProgressError,
@@ -21,6 +22,7 @@ export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof BackupCorruptError) return { status: 422, code: err.code };
   if (err instanceof SourceUnavailableError) return { status: 503, code: err.code };
   if (err instanceof SourceCorruptError) return { status: 503, code: err.code };
+  if (err instanceof DataLossSuspectedError) return { status: 409, code: err.code };
   if (err instanceof BackupConflictError) return { status: 409, code: err.code };
   // The offsite store cannot be used right now (down, credentials, bucket): the request was fine.
   if (err instanceof OffsiteError) return { status: 503, code: err.code };
