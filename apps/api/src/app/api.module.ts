@@ -7,9 +7,9 @@ import { EventRepository } from '../events/event.repository';
 import { EventsController } from '../events/events.controller';
 import { HealthController } from '../health/health.controller';
 import { ApiMetrics } from '../metrics/api-metrics';
-import { MetricsController } from '../metrics/metrics.controller';
 import { StatusController } from '../status/status.controller';
-import { API_CONFIG, CLOCK, Clock, METRICS_REGISTRY } from './api.tokens';
+import { METRICS_REGISTRY, MetricsController } from '@pra-kit/shared/nest';
+import { API_CONFIG, CLOCK, Clock } from './api.tokens';
 
 /** Flushes queued writes, then closes the database, when the app shuts down (SIGTERM). */
 class DatabaseLifecycle implements OnApplicationShutdown {

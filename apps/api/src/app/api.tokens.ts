@@ -1,7 +1,5 @@
 /** Injection token of the parsed ApiConfig. */
 export const API_CONFIG = Symbol('API_CONFIG');
-/** Injection token of the prom-client Registry of this app instance. */
-export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 /** Injection token of the clock (`() => Date`), replaceable in tests. */
 export const CLOCK = Symbol('CLOCK');
 export type Clock = () => Date;

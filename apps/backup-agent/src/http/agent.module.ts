@@ -1,5 +1,6 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { METRICS_REGISTRY, MetricsController } from '@pra-kit/shared/nest';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
@@ -11,7 +12,6 @@ import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { HealthController } from './health.controller';
-import { MetricsController } from './metrics.controller';
 import { OffsiteLifecycle } from './offsite.lifecycle';
 import { RestoreController } from './restore.controller';
 
@@ -34,6 +34,7 @@ export class AgentModule {
       controllers: [HealthController, BackupsController, RestoreController, MetricsController],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
+        { provide: METRICS_REGISTRY, useValue: registry },
         {
           provide: BackupAgent,
           useFactory: () =>
