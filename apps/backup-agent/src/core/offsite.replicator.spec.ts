@@ -233,7 +233,8 @@ describe('OffsiteReplicator (real SQLite files, real S3 server)', () => {
     await offsite.start();
     started.push(offsite);
     const next = await backup(agent);
-    await until(() => offsite.stateOf(next.id)?.state === 'uploaded');
+    // Newest first: `next` may go up before the clash is even tried; wait for both outcomes.
+    await until(() => offsite.stateOf(next.id)?.state === 'uploaded' && offsite.stateOf(clash.id)?.state === 'failed');
     expect(offsite.stateOf(clash.id)).toMatchObject({
       state: 'failed',
       attempts: expect.any(Number),
