@@ -53,4 +53,23 @@ describe('readCatalogDir', () => {
     expect(entries[2].manifestProblem).toBe('no manifest');
     expect(entries[2].createdAt.getTime()).toBe(1772098300 * 1000);
   });
+
+  it('finds the newest backup reading only its manifest, whatever the number of backups (/status)', () => {
+    for (let i = 0; i < 30; i++) {
+      const id = `app-${1772098000 + i}`;
+      writeFileSync(join(dir, `${id}.db`), 'x'.repeat(10));
+      writeFileSync(join(dir, `${id}.json`), JSON.stringify(manifestFor(id, 10)));
+    }
+    mkdirSync(join(dir, 'app-1772099000.db')); // newer name, but not a file: skipped
+    const reads = jest.spyOn(jest.requireActual<typeof import('node:fs')>('node:fs'), 'readFileSync');
+    try {
+      const latest = latestBackup(dir);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(latest).toEqual(readCatalogDir(dir)[0]);
+      expect(latest?.id).toBe('app-1772098029');
+      expect(latest?.manifest?.id).toBe('app-1772098029');
+    } finally {
+      reads.mockRestore();
+    }
+  });
 });

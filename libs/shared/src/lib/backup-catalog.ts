@@ -23,6 +23,16 @@ export interface CatalogEntry {
 
 /** Entries newest first. A missing directory is an empty catalog. */
 export function readCatalogDir(dir: string): CatalogEntry[] {
+  return newestEntries(dir, Infinity);
+}
+
+/** The newest backup, reading only its own manifest (`/status` calls this on every request). */
+export function latestBackup(dir: string): CatalogEntry | null {
+  return newestEntries(dir, 1)[0] ?? null;
+}
+
+/** The `limit` newest entries: names are sorted first, so only those entries' files are read. */
+function newestEntries(dir: string, limit: number): CatalogEntry[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -31,11 +41,15 @@ export function readCatalogDir(dir: string): CatalogEntry[] {
     throw err;
   }
   const present = new Set(names);
+  const backups = names
+    .flatMap((name) => {
+      const parsed = name.endsWith('.db') ? parseBackupId(name) : null;
+      return parsed && `${parsed.id}.db` === name ? [{ name, id: parsed.id, seconds: parsed.seconds }] : [];
+    })
+    .sort((a, b) => compareBackupIds(b.id, a.id));
   const entries: CatalogEntry[] = [];
-  for (const name of names) {
-    if (!name.endsWith('.db')) continue;
-    const parsed = parseBackupId(name);
-    if (!parsed || `${parsed.id}.db` !== name) continue;
+  for (const { name, id, seconds } of backups) {
+    if (entries.length >= limit) break;
     let size: number;
     try {
       const st = statSync(join(dir, name));
@@ -44,13 +58,9 @@ export function readCatalogDir(dir: string): CatalogEntry[] {
     } catch {
       continue; // pruned between readdir and stat
     }
-    entries.push(withManifest(dir, parsed.id, name, size, parsed.seconds, present));
+    entries.push(withManifest(dir, id, name, size, seconds, present));
   }
-  return entries.sort((a, b) => compareBackupIds(b.id, a.id));
-}
-
-export function latestBackup(dir: string): CatalogEntry | null {
-  return readCatalogDir(dir)[0] ?? null;
+  return entries;
 }
 
 function withManifest(
