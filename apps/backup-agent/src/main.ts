@@ -5,6 +5,7 @@ import { listen } from '@pra-kit/shared/nest';
 import { EXIT, runCommand, USAGE } from './cli/agent-cli';
 import { parseAgentConfig } from './config/agent-config';
 import { createAgentApp } from './http/create-agent-app';
+import { lowerCpuPriority } from './process/cpu-priority';
 
 async function serve(): Promise<void> {
   const config = parseAgentConfig(process.env);
@@ -17,6 +18,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number | null> {
+  lowerCpuPriority(); // background work: the API gets the CPU first (see cpu-priority.ts)
   const [command = 'serve', ...rest] = argv;
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
