@@ -136,6 +136,28 @@ describe('BackupAgent (core, real SQLite files)', () => {
       expect(readMessages(dbPath)).toEqual(newerMessages);
     });
 
+    it('online restore leaves the restored pages in the database file, not only in the live WAL', async () => {
+      seedEventsDb(dbPath, 2000, 'old');
+      const older = await agent.backup('manual');
+      seedEventsDb(dbPath, 500, 'new');
+      // The API's connection stays open and in use, so closing the agent's connections does not
+      // checkpoint the WAL (only the last connection to close does).
+      const api = new Database(dbPath);
+      try {
+        api.pragma('wal_autocheckpoint = 0');
+        expect(api.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2500 });
+        await agent.restore({ id: older.id, mode: 'online' });
+        expect(api.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2000 });
+        // The database file alone, without its WAL, already holds the restored state: the API's
+        // next write has no whole-database checkpoint left to do.
+        const fileOnly = join(temp.path, 'file-only.db');
+        writeFileSync(fileOnly, readFileSync(dbPath));
+        expect(readMessages(fileOnly)).toEqual(readMessages(join(backupDir, older.file)));
+      } finally {
+        api.close();
+      }
+    });
+
     it('dry run answers what would happen and changes nothing', async () => {
       seedEventsDb(dbPath, 3);
       const m = await agent.backup('manual');

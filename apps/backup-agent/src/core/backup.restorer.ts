@@ -6,7 +6,7 @@ import { BackupCreator } from './backup.creator';
 import { fsyncFile, renameDurable, sha256File } from './durable-fs';
 import { BackupCorruptError, RestoreNotPossibleError, SourceCorruptError, SourceUnavailableError } from './errors';
 import { Logger } from './ports';
-import { copyDatabase, countRows, inspectDatabase, pageSizeOf, removeQuietly } from './sqlite-file';
+import { checkpointWal, copyDatabase, countRows, inspectDatabase, pageSizeOf, removeQuietly } from './sqlite-file';
 
 export type RestoreMode = 'online' | 'offline';
 
@@ -142,6 +142,7 @@ export class BackupRestorer {
       return ALL_PAGES;
     };
     await copyDatabase(plan.file, this.options.dbPath, { readonly: true, onStep });
+    checkpointWal(this.options.dbPath); // the restored pages go to the file here, not in the API's next write
     if (safety === null) {
       // The copy finished in its first step (never observed with a non-empty backup): snapshot
       // now is too late to be exact, so say so rather than pretend.

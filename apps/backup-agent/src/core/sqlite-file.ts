@@ -66,6 +66,25 @@ export async function copyDatabase(
 }
 
 /**
+ * Copies the pages the WAL holds into the database file, from this process (an online restore puts
+ * the whole database in the live WAL; without this, the API's next write would pay for copying it
+ * back, stalling every request for that time). PASSIVE: it never waits for, nor blocks, the API's
+ * readers and writers. Best effort: true when every frame was copied.
+ */
+export function checkpointWal(path: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 0 });
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    return result.busy === 0 && result.log === result.checkpointed;
+  } catch {
+    return false; // the API's own checkpoint will do it
+  } finally {
+    db?.close();
+  }
+}
+
+/**
  * Makes a fresh snapshot file self-contained: the backup API copies the source's header, which says
  * "WAL"; switching to a rollback journal means the file alone is the database (it can be opened
  * read-only, copied, checksummed, or `cp`ed into place like the workshop does).
