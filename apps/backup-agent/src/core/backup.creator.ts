@@ -13,12 +13,12 @@ import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durabl
 import { SourceCorruptError, SourceUnavailableError } from './errors';
 import { Clock, Logger } from './ports';
 import {
-  copyDatabase,
   describeSqliteError,
   inspectDatabase,
   isCorruptionError,
   makeStandalone,
   removeQuietly,
+  snapshotDatabase,
 } from './sqlite-file';
 
 export interface BackupCreatorOptions {
@@ -58,7 +58,7 @@ export class BackupCreator {
     const t0 = performance.now();
     try {
       try {
-        await copyDatabase(dbPath, tmp);
+        await snapshotDatabase(dbPath, tmp);
       } catch (err) {
         if (isCorruptionError(err)) {
           throw new SourceCorruptError(`the live database ${dbPath} is corrupt: ${describeSqliteError(err)}`);

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { countEvents, VerifyMode } from '@pra-kit/shared';
 
@@ -7,7 +8,7 @@ import { countEvents, VerifyMode } from '@pra-kit/shared';
  * database file. No catalog or naming logic here.
  */
 
-/** "Copy every remaining page in the next step": a busy writer can never starve the backup. */
+/** "Copy every remaining page in the next step" (restores). */
 const ALL_PAGES = 0x7fffffff;
 
 export interface DbFacts {
@@ -29,39 +30,84 @@ export interface Inspection {
 export type BackupStepHook = () => number;
 
 /**
- * Copies `source` into `dest` with SQLite's online backup API and returns the page count.
+ * Pages per step of a snapshot (4 MiB at the default page size). The copy written so far is flushed
+ * after each step, so the disk never has much of it queued: flushing the whole copy at the end held
+ * the API's commits (their fsync) behind it for tens of milliseconds.
+ */
+const SNAPSHOT_STEP_PAGES = 1024;
+
+/**
+ * Takes a consistent snapshot of the live database `sourcePath` into the new file `destPath` with
+ * SQLite's online backup API, and returns the page count.
  *
- * The copy is consistent: it reflects one committed state of the source, WAL content included
- * (a plain `cp` of the main file misses committed rows still in `-wal`). All pages go in a single
- * step, so a writer committing between steps cannot make SQLite restart the copy forever.
- *
- * better-sqlite3 reports "done, 0 pages" when the very first step meets a lock (SQLITE_BUSY before
- * SQLite knows the page count): that is retried here, never taken for success.
+ * The source connection holds one read transaction for the whole copy, so the snapshot is the
+ * state committed when it began, WAL content included (a plain `cp` of the main file misses
+ * committed rows still in `-wal`), and SQLite never restarts the copy however much the API writes
+ * meanwhile: it restarts a backup only when its view of the source changes, which the open read
+ * transaction prevents. (Without it, a writer committing between steps restarts the copy forever.)
+ * So the copy can go in small steps, each flushed to disk (fdatasync) before the next one.
+ */
+export async function snapshotDatabase(sourcePath: string, destPath: string, busyTimeoutMs = 5000): Promise<number> {
+  const source = new Database(sourcePath, { fileMustExist: true, timeout: busyTimeoutMs });
+  let written: number | null = null;
+  try {
+    source.exec('BEGIN');
+    source.prepare('SELECT count(*) FROM sqlite_master').get(); // the read transaction starts here
+    return await runBackup(source, destPath, busyTimeoutMs, () => {
+      written ??= openSync(destPath, 'r+');
+      fdatasyncSync(written);
+      return SNAPSHOT_STEP_PAGES;
+    });
+  } finally {
+    if (written !== null) closeSync(written);
+    source.close(); // ends the read transaction
+  }
+}
+
+/**
+ * Copies `source` into `dest` with SQLite's online backup API and returns the page count; used to
+ * restore a backup into the live database. By default all pages go in a single step; `onStep` may
+ * hold the destination's lock first (return 0) and then copy everything.
  */
 export async function copyDatabase(
   sourcePath: string,
   destPath: string,
   options: { readonly?: boolean; busyTimeoutMs?: number; onStep?: BackupStepHook } = {},
 ): Promise<number> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const source = new Database(sourcePath, {
     fileMustExist: true,
     readonly: options.readonly ?? false,
-    timeout: options.busyTimeoutMs ?? 5000,
+    timeout: busyTimeoutMs,
   });
   try {
-    const deadline = Date.now() + (options.busyTimeoutMs ?? 5000);
-    for (;;) {
-      const progress = await source.backup(destPath, { progress: options.onStep ?? (() => ALL_PAGES) });
-      if (progress.totalPages > 0 && progress.remainingPages === 0) return progress.totalPages;
-      if (Date.now() > deadline) {
-        throw Object.assign(new Error(`database ${destPath} stayed locked; backup not started`), {
-          code: 'SQLITE_BUSY',
-        });
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    return await runBackup(source, destPath, busyTimeoutMs, options.onStep ?? (() => ALL_PAGES));
   } finally {
     source.close();
+  }
+}
+
+/**
+ * Runs the backup API until every page is copied. better-sqlite3 reports "done, 0 pages" when the
+ * very first step meets a lock (SQLITE_BUSY before SQLite knows the page count): that is retried
+ * until `busyTimeoutMs`, never taken for success.
+ */
+async function runBackup(
+  source: Database.Database,
+  destPath: string,
+  busyTimeoutMs: number,
+  onStep: BackupStepHook,
+): Promise<number> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    const progress = await source.backup(destPath, { progress: onStep });
+    if (progress.totalPages > 0 && progress.remainingPages === 0) return progress.totalPages;
+    if (Date.now() > deadline) {
+      throw Object.assign(new Error(`database ${destPath} stayed locked; backup not started`), {
+        code: 'SQLITE_BUSY',
+      });
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
