@@ -9,7 +9,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 NX := npx nx
 
-.PHONY: help install build dev test lint format drill-pca drill-pra drill
+.PHONY: help install build dev test lint format drill-pca drill-pra drill bench
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,15 @@ drill-pra: build ## drill PRA: destroy the data volume while writing; restore of
 
 drill: build ## any drill: make drill SCENARIO=corruption|backup-loss|pod-loss|data-loss
 	node dist/apps/drill/main.js $(SCENARIO) --target $(DRILL_TARGET) $(DRILL_ARGS)
+
+# Benchmarks (bench/README.md): ratios measured in one run, under 5 minutes on 2 cores. Results in
+# bench/results/latest.{json,md}. sqlite3 (the reference for backups) comes from apt if missing.
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+bench: build ## run the benchmarks; writes bench/results/latest.json and latest.md
+	@command -v sqlite3 >/dev/null || { echo "==> installing sqlite3 (apt)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq sqlite3; }
+	node bench/run.mjs
 
 format: install ## format the code with prettier
 	npx prettier --write .
