@@ -57,11 +57,6 @@ export function summarize(runs) {
   };
 }
 
-/** One run, summarized. */
-export async function load(url, options) {
-  return summarize(await measure(url, options));
-}
-
 /** A short unmeasured run so JIT, caches and connection pools are warm. */
 export async function warmUp(url, seconds = 1) {
   await measure(url, { seconds });

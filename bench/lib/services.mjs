@@ -22,7 +22,7 @@ export function freePort() {
 }
 
 /** Resident memory of a process from /proc/<pid>/status: current (VmRSS) and peak (VmHWM), bytes. */
-export function memoryOf(pid) {
+function memoryOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
@@ -69,7 +69,7 @@ export async function startProcess({
 }
 
 /** Polls `url` until it answers 200, or fails with what `failed()` says (or a timeout). */
-export async function waitFor(url, timeoutMs, failed = () => false) {
+async function waitFor(url, timeoutMs, failed = () => false) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reason = failed();
@@ -86,7 +86,7 @@ export async function waitFor(url, timeoutMs, failed = () => false) {
 }
 
 /** Environment shared by both apps for one database: paths, loopback, production defaults. */
-export function serviceEnv({ dbPath, backupDir, apiPort, agentPort, extra = {} }) {
+function serviceEnv({ dbPath, backupDir, apiPort, agentPort, extra = {} }) {
   return {
     DB_PATH: dbPath,
     BACKUP_DIR: backupDir,

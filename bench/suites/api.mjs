@@ -7,7 +7,7 @@ import { measure, summarize, warmUp } from '../lib/load.mjs';
 import { round } from '../lib/stats.mjs';
 import { freePort, json, REPO_ROOT, startAgent, startApi, startProcess } from '../lib/services.mjs';
 
-export const SIZES = [
+const SIZES = [
   { name: 'empty', rows: 0 },
   { name: '100k', rows: 100_000 },
   { name: '1M', rows: 1_000_000 },
