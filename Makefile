@@ -30,8 +30,9 @@ build: install ## build the API and the agent into dist/
 dev: build ## run API (:8080) and agent (:8081) locally, data under ./var
 	node tools/dev.mjs
 
-test: install ## run every test (lint, unit, in-process HTTP, real processes)
-	@echo "==> lint and tests"
+test: install ## run every test (format, lint, unit, in-process HTTP, real processes)
+	@echo "==> format (prettier --check), lint and tests"
+	npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 	$(NX) run-many -t lint test --parallel=1 --outputStyle=static
 
 lint: install ## lint only

@@ -33,8 +33,14 @@ export default [
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*'], message: 'core/ is framework-free: no @nestjs import (ARCHITECTURE.md §4).' },
-            { group: ['@pra-kit/shared/nest'], message: 'core/ is framework-free: use @pra-kit/shared only.' },
+            {
+              group: ['@nestjs/*'],
+              message: 'core/ is framework-free: no @nestjs import (ARCHITECTURE.md §4).',
+            },
+            {
+              group: ['@pra-kit/shared/nest'],
+              message: 'core/ is framework-free: use @pra-kit/shared only.',
+            },
           ],
         },
       ],

@@ -44,10 +44,14 @@ function prefixLines(name, color, stream, chunk) {
 const holdFile = (service) => join(runDir, `${service.name}.hold`);
 
 function start(service, restarts = 0) {
-  const child = spawn(process.execPath, [service.entry, ...(service.name === 'backup-agent' ? ['serve'] : [])], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [service.entry, ...(service.name === 'backup-agent' ? ['serve'] : [])],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.set(service.name, child);
   writeFileSync(join(runDir, `${service.name}.pid`), `${child.pid}\n`);
   child.stdout.on('data', (d) => prefixLines(service.name, service.color, process.stdout, d));
@@ -57,7 +61,12 @@ function start(service, restarts = 0) {
     children.delete(service.name);
     if (stopping) return;
     if (existsSync(holdFile(service))) {
-      prefixLines(service.name, 33, process.stderr, `stopped (${signal ?? `code ${code}`}); held down until ${holdFile(service)} is removed`);
+      prefixLines(
+        service.name,
+        33,
+        process.stderr,
+        `stopped (${signal ?? `code ${code}`}); held down until ${holdFile(service)} is removed`,
+      );
       const poll = setInterval(() => {
         if (stopping || existsSync(holdFile(service))) return;
         clearInterval(poll);
@@ -68,7 +77,12 @@ function start(service, restarts = 0) {
     // Back off like a CrashLoop when it dies right after starting (bad config), not after a kill.
     const quick = Date.now() - startedAt < 3000;
     const delay = quick ? Math.min(10_000, 500 * 2 ** Math.min(restarts, 5)) : 500;
-    prefixLines(service.name, 31, process.stderr, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+    prefixLines(
+      service.name,
+      31,
+      process.stderr,
+      `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
+    );
     setTimeout(() => start(service, quick ? restarts + 1 : 0), delay);
   });
 }

@@ -22,7 +22,9 @@ if (!input || !outDir) {
   process.exit(2);
 }
 
-const docs = parseAllDocuments(readFileSync(input, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+const docs = parseAllDocuments(readFileSync(input, 'utf8'))
+  .map((d) => d.toJSON())
+  .filter(Boolean);
 const pvcs = [];
 const workloads = [];
 const secrets = {};

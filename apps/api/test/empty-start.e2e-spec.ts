@@ -32,8 +32,12 @@ describe('starting without a database', () => {
     try {
       const ready = await api.http().get('/ready').expect(503);
       expect(ready.body.code).toBe('DATABASE_MISSING');
-      expect(ready.body.message).toMatch(/refusing to create an empty database .*1 backup\(s\) exist.*restore one/);
-      expect((await api.http().get('/add').query({ message: 'x' }).expect(503)).body.code).toBe('DATABASE_MISSING');
+      expect(ready.body.message).toMatch(
+        /refusing to create an empty database .*1 backup\(s\) exist.*restore one/,
+      );
+      expect((await api.http().get('/add').query({ message: 'x' }).expect(503)).body.code).toBe(
+        'DATABASE_MISSING',
+      );
       expect(existsSync(api.config.dbPath)).toBe(false);
 
       mkdirSync(join(temp.path, 'data'), { recursive: true });

@@ -11,21 +11,40 @@ describe('API errors', () => {
     expect((await api.http().get('/count').expect(200)).body).toEqual({ count: n });
 
   it('413 names the limit for a message over MAX_MESSAGE_LENGTH, counting characters not bytes', async () => {
-    const res = await api.http().get('/add').query({ message: 'x'.repeat(11) }).expect(413);
+    const res = await api
+      .http()
+      .get('/add')
+      .query({ message: 'x'.repeat(11) })
+      .expect(413);
     expect(res.body).toEqual({
       statusCode: 413,
       error: 'Payload Too Large',
       code: 'MESSAGE_TOO_LONG',
       message: 'message is longer than 10 characters (MAX_MESSAGE_LENGTH)',
     });
-    await api.http().post('/messages').send({ message: 'y'.repeat(11) }).expect(413);
-    await api.http().get('/add').query({ message: 'é'.repeat(10) }).expect(200);
-    await api.http().get('/add').query({ message: '🎉'.repeat(10) }).expect(200);
+    await api
+      .http()
+      .post('/messages')
+      .send({ message: 'y'.repeat(11) })
+      .expect(413);
+    await api
+      .http()
+      .get('/add')
+      .query({ message: 'é'.repeat(10) })
+      .expect(200);
+    await api
+      .http()
+      .get('/add')
+      .query({ message: '🎉'.repeat(10) })
+      .expect(200);
     await expectCount(2);
   });
 
   it.each(['0', '501', '-1', 'ten', '1.5', '1e2', ''])('400 for /consultation?limit=%s', async (limit) => {
-    const res = await api.http().get(`/consultation?limit=${encodeURIComponent(limit)}`).expect(400);
+    const res = await api
+      .http()
+      .get(`/consultation?limit=${encodeURIComponent(limit)}`)
+      .expect(400);
     expect(res.body).toMatchObject({ statusCode: 400, code: 'INVALID_LIMIT' });
     expect(res.body.message).toContain('from 1 to 500');
   });
@@ -39,7 +58,12 @@ describe('API errors', () => {
   });
 
   it('400 JSON for malformed JSON, 413 for an oversized body', async () => {
-    const bad = await api.http().post('/messages').set('content-type', 'application/json').send('{"message":').expect(400);
+    const bad = await api
+      .http()
+      .post('/messages')
+      .set('content-type', 'application/json')
+      .send('{"message":')
+      .expect(400);
     expect(bad.body).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST' });
     const huge = await api
       .http()

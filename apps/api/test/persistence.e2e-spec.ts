@@ -8,7 +8,13 @@ describe('persistence', () => {
     const first = await startTestApi({ dir: temp.path });
     // Concurrent writes: group commit batches them, every one must still be stored once.
     const acks = await Promise.all(
-      Array.from({ length: N }, (_, i) => first.http().get('/add').query({ message: `event-${i}` }).expect(200)),
+      Array.from({ length: N }, (_, i) =>
+        first
+          .http()
+          .get('/add')
+          .query({ message: `event-${i}` })
+          .expect(200),
+      ),
     );
     const ids = new Set(acks.map((r) => r.body.id as number));
     expect(ids.size).toBe(N);

@@ -39,7 +39,12 @@ describe('API routes', () => {
   });
 
   it('GET /consultation returns the last 50 newest first, ?limit= up to 500', async () => {
-    for (let i = 1; i <= 60; i++) await api.http().get('/add').query({ message: `m${i}` }).expect(200);
+    for (let i = 1; i <= 60; i++)
+      await api
+        .http()
+        .get('/add')
+        .query({ message: `m${i}` })
+        .expect(200);
     const all = (await api.http().get('/consultation').expect(200)).body as { id: number; message: string }[];
     expect(all).toHaveLength(50);
     expect(all[0]).toMatchObject({ id: 60, message: 'm60' });
@@ -64,7 +69,9 @@ describe('API routes', () => {
       await api.http().post('/messages').send({ message }).expect(201);
     }
     await api.http().get('/add').query({ message: nasty[0] }).expect(200);
-    const stored = (await api.http().get('/consultation').expect(200)).body.map((e: { message: string }) => e.message);
+    const stored = (await api.http().get('/consultation').expect(200)).body.map(
+      (e: { message: string }) => e.message,
+    );
     expect(stored).toEqual([nasty[0], ...[...nasty].reverse()]);
     expect((await api.http().get('/count').expect(200)).body).toEqual({ count: 5 });
   });

@@ -60,6 +60,10 @@ describe('GET /status', () => {
       }),
     );
     body = (await api.http().get('/status').expect(200)).body;
-    expect(body).toMatchObject({ last_backup_file: `${id}.db`, backup_age_seconds: 12, last_backup_verified: true });
+    expect(body).toMatchObject({
+      last_backup_file: `${id}.db`,
+      backup_age_seconds: 12,
+      last_backup_verified: true,
+    });
   });
 });

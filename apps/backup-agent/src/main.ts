@@ -40,7 +40,9 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`backup-agent: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(
+      `backup-agent: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`,
+    );
     process.exitCode = err instanceof ConfigError ? EXIT.usage : EXIT.failed;
   },
 );

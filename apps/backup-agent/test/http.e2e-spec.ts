@@ -51,14 +51,23 @@ describe('agent HTTP API', () => {
     expect((await agent.http().get('/backups').expect(200)).body).toHaveLength(1);
 
     const done = (await agent.http().post(`/restore/${a.id}`).set(auth).expect(200)).body;
-    expect(done).toMatchObject({ mode: 'online', rows_before: 30, rows_after: 25, restored: { id: a.id, rows: 25 } });
+    expect(done).toMatchObject({
+      mode: 'online',
+      rows_before: 30,
+      rows_after: 25,
+      restored: { id: a.id, rows: 25 },
+    });
     expect(done.duration_ms).toBeGreaterThanOrEqual(0);
     const safety = (await agent.http().get(`/backups/${done.safety_snapshot}`).expect(200)).body;
     expect(safety).toMatchObject({ rows: 30, reason: 'pre-restore', verified: true });
   });
 
   it('destructive routes need the bearer token: 401 without or with a wrong one, nothing done', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong-token-wrong-token' }, { Authorization: TOKEN }]) {
+    for (const headers of [
+      {},
+      { Authorization: 'Bearer wrong-token-wrong-token' },
+      { Authorization: TOKEN },
+    ]) {
       const res = await agent.http().post('/backups').set(headers).expect(401);
       expect(res.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -76,17 +85,22 @@ describe('agent HTTP API', () => {
     ['/backups/%2e%2e%2fapp.db', 'get'],
     ['/backups/..', 'get'],
     ['/backups/app-1795306644.json', 'get'],
-  ])('400 INVALID_BACKUP_ID for %s: rejected by the id pattern, never used as a path', async (path, method) => {
-    rmSync(layout.backupDir, { recursive: true, force: true });
-    const res = await agent.http()[method as 'get' | 'post'](path).set(auth).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, code: 'INVALID_BACKUP_ID' });
-    expect(res.body.message).toMatch(/invalid backup id/);
-    expect(existsSync(layout.backupDir)).toBe(false); // nothing was listed, created or locked
-  });
+  ])(
+    '400 INVALID_BACKUP_ID for %s: rejected by the id pattern, never used as a path',
+    async (path, method) => {
+      rmSync(layout.backupDir, { recursive: true, force: true });
+      const res = await agent.http()[method as 'get' | 'post'](path).set(auth).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, code: 'INVALID_BACKUP_ID' });
+      expect(res.body.message).toMatch(/invalid backup id/);
+      expect(existsSync(layout.backupDir)).toBe(false); // nothing was listed, created or locked
+    },
+  );
 
   it('404 for an unknown id, 409 for a concurrent restore, 422 for a tampered backup', async () => {
     await agent.http().post('/restore/app-1111111111').set(auth).expect(404);
-    expect((await agent.http().get('/backups/app-1111111111').expect(404)).body.code).toBe('BACKUP_NOT_FOUND');
+    expect((await agent.http().get('/backups/app-1111111111').expect(404)).body.code).toBe(
+      'BACKUP_NOT_FOUND',
+    );
 
     seedEventsDb(layout.dbPath, 30_000);
     const a = (await agent.http().post('/backups').set(auth).expect(201)).body;
@@ -148,7 +162,11 @@ describe('the API and the agent agree on the last backup', () => {
       const apiMetrics = await (await fetch(`${api.baseUrl}/metrics`)).text();
       const agentTs = Number(/^pra_backup_newest_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
       const apiTs = Number(/^pra_api_last_backup_timestamp_seconds (\S+)$/m.exec(apiMetrics)?.[1]);
-      expect(status).toMatchObject({ last_backup_file: newest.file, last_backup_at: newest.created_at, last_backup_verified: true });
+      expect(status).toMatchObject({
+        last_backup_file: newest.file,
+        last_backup_at: newest.created_at,
+        last_backup_verified: true,
+      });
       expect(agentTs * 1000).toBe(Date.parse(newest.created_at));
       expect(apiTs).toBe(agentTs);
       expect((await agent.http().get('/backups').expect(200)).body[0].id).toBe(newest.id);

@@ -50,7 +50,11 @@ describe('lost data volume: offline restore with the CLI', () => {
     // The chosen point comes back whole.
     const restored = cli('restore', '--id', idA, '--offline');
     expect(restored.status).toBe(0);
-    expect(JSON.parse(restored.stdout)).toMatchObject({ mode: 'offline', rows_after: 300, safety_snapshot: null });
+    expect(JSON.parse(restored.stdout)).toMatchObject({
+      mode: 'offline',
+      rows_after: 300,
+      safety_snapshot: null,
+    });
     expect(readMessages(layout.dbPath)).toEqual(expectedA);
 
     api = await startApiProcess(layout);

@@ -93,7 +93,9 @@ describe('agent HTTP API with offsite copies', () => {
     const refused = await again.http().post('/backups').set(auth).expect(409);
     expect(refused.body).toMatchObject({ code: 'DATA_LOSS_SUSPECTED' });
     expect(refused.body.message).toMatch(/restore first/);
-    expect((await again.http().get('/backups').expect(200)).body.map((b: { id: string }) => b.id)).toEqual([a.id]);
+    expect((await again.http().get('/backups').expect(200)).body.map((b: { id: string }) => b.id)).toEqual([
+      a.id,
+    ]);
 
     const done = (await again.http().post('/restore/latest?from=s3').set(auth).expect(200)).body;
     expect(done).toMatchObject({ rows_after: 30, restored: { id: a.id } });

@@ -64,7 +64,9 @@ describe('online restore while the API serves', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     // Restore while readers and writers keep going.
-    const restore = await post<{ rows_after: number; safety_snapshot: string; mode: string }>(`/restore/${chosen.body.id}`);
+    const restore = await post<{ rows_after: number; safety_snapshot: string; mode: string }>(
+      `/restore/${chosen.body.id}`,
+    );
     await phase1.stop();
     expect(restore.status).toBe(200);
     expect(restore.body.mode).toBe('online');

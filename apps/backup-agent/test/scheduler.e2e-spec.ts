@@ -8,7 +8,10 @@ describe('scheduled backups', () => {
   afterAll(() => layout.remove());
 
   it('counts failures while the database is missing, keeps running, and backs up once it exists', async () => {
-    const agent = await startAgentProcess(layout, { BACKUP_SCHEDULE: '* * * * * *', BACKUP_ON_START: 'true' });
+    const agent = await startAgentProcess(layout, {
+      BACKUP_SCHEDULE: '* * * * * *',
+      BACKUP_ON_START: 'true',
+    });
     try {
       await until(async () => (await metric(agent.baseUrl, 'pra_backup_failures_total')) >= 2);
       expect((await fetch(`${agent.baseUrl}/health`)).status).toBe(200);
@@ -16,7 +19,10 @@ describe('scheduled backups', () => {
 
       seedEventsDb(layout.dbPath, 12);
       await until(async () => (await metric(agent.baseUrl, 'pra_backup_taken_total')) >= 2);
-      const list = (await (await fetch(`${agent.baseUrl}/backups`)).json()) as { rows: number; reason: string }[];
+      const list = (await (await fetch(`${agent.baseUrl}/backups`)).json()) as {
+        rows: number;
+        reason: string;
+      }[];
       expect(list.length).toBeGreaterThanOrEqual(2);
       expect(list.every((b) => b.rows === 12 && b.reason === 'scheduled')).toBe(true);
       expect(await metric(agent.baseUrl, 'pra_backup_last_rows')).toBe(12);

@@ -18,7 +18,21 @@ describe('parseDrillArgs', () => {
 
   it('reads objectives and options', () => {
     const o = parseDrillArgs(
-      ['data-loss', '--target', 'k8s', '--rto', '30', '--rpo', '65', '--max-lost', '2000', '--rate', '50', '--api', 'http://x:1/'],
+      [
+        'data-loss',
+        '--target',
+        'k8s',
+        '--rto',
+        '30',
+        '--rpo',
+        '65',
+        '--max-lost',
+        '2000',
+        '--rate',
+        '50',
+        '--api',
+        'http://x:1/',
+      ],
       {},
     );
     expect(o).toMatchObject({

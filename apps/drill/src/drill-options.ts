@@ -85,7 +85,8 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
     },
   });
   if (values.help) return 'help';
-  if (positionals.length !== 1) throw new Error('give exactly one scenario: pod-loss, data-loss, backup-loss or corruption');
+  if (positionals.length !== 1)
+    throw new Error('give exactly one scenario: pod-loss, data-loss, backup-loss or corruption');
   const scenario = positionals[0];
   if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${JSON.stringify(scenario)}`);
   const target = values.target as TargetName;

@@ -46,10 +46,15 @@ export async function runDrill(
   if (scenario.needsOffsite && !target.offsite) {
     throw new Error(`${scenario.name} needs offsite copies (S3/MinIO) configured on the target`);
   }
-  await pollUntil('the API to be ready', async () => ((await http(`${target.apiUrl()}/ready`)).status === 200 ? true : undefined), {
-    timeoutMs,
-  });
-  const baselineMaxId = (await httpOk<{ id: number }[]>(`${target.apiUrl()}/consultation?limit=1`))[0]?.id ?? 0;
+  await pollUntil(
+    'the API to be ready',
+    async () => ((await http(`${target.apiUrl()}/ready`)).status === 200 ? true : undefined),
+    {
+      timeoutMs,
+    },
+  );
+  const baselineMaxId =
+    (await httpOk<{ id: number }[]>(`${target.apiUrl()}/consultation?limit=1`))[0]?.id ?? 0;
 
   const writer = new FixedRateWriter(() => target.apiUrl(), options.runId, options.ratePerSecond);
   const writingFrom = Date.now();
@@ -60,14 +65,19 @@ export async function runDrill(
     let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
     if (scenario.needsBackup) {
       // When the backup volume is lost too, only what reached the offsite copy counts.
-      const usable = (b: BackupView) => isRestorePoint(b) && (!scenario.needsOffsite || b.location !== 'local');
+      const usable = (b: BackupView) =>
+        isRestorePoint(b) && (!scenario.needsOffsite || b.location !== 'local');
       const b = await waitForBackupAfter(target, writingFrom, usable, timeline, timeoutMs);
-      timeline.mark('backup taken', `${b.id}: ${b.rows} rows at ${b.created_at}${scenario.needsOffsite ? ', copied offsite' : ''}`);
+      timeline.mark(
+        'backup taken',
+        `${b.id}: ${b.rows} rows at ${b.created_at}${scenario.needsOffsite ? ', copied offsite' : ''}`,
+      );
       await sleep(options.afterBackupSeconds * 1000);
       const newest = (await newestBackup(target, usable)) ?? b; // the schedule may have taken another meanwhile
       backupAtFault = { id: newest.id, createdAt: newest.created_at, rows: newest.rows ?? 0 };
     }
-    if (writer.acks.length === 0) throw new Error('no write was acknowledged before the fault: is the API healthy?');
+    if (writer.acks.length === 0)
+      throw new Error('no write was acknowledged before the fault: is the API healthy?');
 
     const reader = new OutageReader(() => target.apiUrl());
     const faultAt = Date.now();
@@ -79,11 +89,18 @@ export async function runDrill(
     const recoveredAt = Date.now();
     const firstRead = await reader.firstReadAfter(recoveredAt, timeoutMs, timeline);
     reader.stop();
-    timeline.mark('first read', firstRead.outage ? 'the service answers again' : 'no outage was observed by readers');
-    const firstWrite = await pollUntil('the first acknowledged write after recovery', async () => writer.firstAckSentAfter(recoveredAt), {
-      timeoutMs,
-      onWait: (ms) => timeline.progress(`no write acknowledged yet, ${Math.round(ms / 1000)}s`),
-    });
+    timeline.mark(
+      'first read',
+      firstRead.outage ? 'the service answers again' : 'no outage was observed by readers',
+    );
+    const firstWrite = await pollUntil(
+      'the first acknowledged write after recovery',
+      async () => writer.firstAckSentAfter(recoveredAt),
+      {
+        timeoutMs,
+        onWait: (ms) => timeline.progress(`no write acknowledged yet, ${Math.round(ms / 1000)}s`),
+      },
+    );
     timeline.mark('first write', `${firstWrite.message} (id ${firstWrite.id})`);
     await sleep(options.settleSeconds * 1000);
     await writer.stop();
@@ -148,7 +165,11 @@ class OutageReader {
    * The first successful read at or after `from` that follows a failed one; or, if readers never
    * saw a failure for 5 s after `from`, the first read after the fault (no outage: RTO 0).
    */
-  async firstReadAfter(from: number, timeoutMs: number, timeline: Timeline): Promise<{ at: number; outage: boolean }> {
+  async firstReadAfter(
+    from: number,
+    timeoutMs: number,
+    timeline: Timeline,
+  ): Promise<{ at: number; outage: boolean }> {
     return pollUntil(
       'the first successful read after the fault',
       async () => {
@@ -179,7 +200,10 @@ class OutageReader {
 
 const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'pre-restore';
 
-async function newestBackup(target: DrillTarget, usable: (b: BackupView) => boolean): Promise<BackupView | undefined> {
+async function newestBackup(
+  target: DrillTarget,
+  usable: (b: BackupView) => boolean,
+): Promise<BackupView | undefined> {
   return (await httpOk<BackupView[]>(`${target.agentUrl()}/backups`)).find(usable);
 }
 
@@ -198,7 +222,11 @@ async function waitForBackupAfter(
       const list = await httpOk<BackupView[]>(`${target.agentUrl()}/backups`);
       return list.find((b) => usable(b) && Date.parse(b.created_at) > after + 500);
     },
-    { timeoutMs, intervalMs: 500, onWait: (ms) => timeline.progress(`no new backup yet, ${Math.round(ms / 1000)}s`) },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      onWait: (ms) => timeline.progress(`no new backup yet, ${Math.round(ms / 1000)}s`),
+    },
   );
 }
 
@@ -246,6 +274,11 @@ async function finalChecks(scenario: Scenario, target: DrillTarget, timeline: Ti
     },
     { timeoutMs: 60_000, intervalMs: 250 },
   );
-  timeline.mark('backup after restore', res.status === 201 ? `${res.body.id} ok` : `failed: ${res.status} ${res.body.code}`);
-  return [{ name: 'backups work again', ok: res.status === 201, detail: `POST /backups answered ${res.status}` }];
+  timeline.mark(
+    'backup after restore',
+    res.status === 201 ? `${res.body.id} ok` : `failed: ${res.status} ${res.body.code}`,
+  );
+  return [
+    { name: 'backups work again', ok: res.status === 201, detail: `POST /backups answered ${res.status}` },
+  ];
 }

@@ -48,7 +48,9 @@ export class FixedRateWriter {
     }
     const message = `drill-${this.runId}-${++this.attempts}`;
     const sentAt = Date.now();
-    const p = http<{ id?: number; message?: string }>(`${this.apiUrl()}/add?message=${message}`, { timeoutMs: 5000 })
+    const p = http<{ id?: number; message?: string }>(`${this.apiUrl()}/add?message=${message}`, {
+      timeoutMs: 5000,
+    })
       .then((res) => {
         if (res.status === 200 && res.body.message === message && typeof res.body.id === 'number') {
           this.acks.push({ message, id: res.body.id, sentAt, ackAt: Date.now() });

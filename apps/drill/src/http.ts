@@ -61,7 +61,8 @@ export async function pollUntil<T>(
       // not yet
     }
     const now = Date.now();
-    if (now - start > options.timeoutMs) throw new Error(`timed out after ${options.timeoutMs / 1000}s waiting for ${what}`);
+    if (now - start > options.timeoutMs)
+      throw new Error(`timed out after ${options.timeoutMs / 1000}s waiting for ${what}`);
     if (options.onWait && now - lastReport >= 2000) {
       lastReport = now;
       options.onWait(now - start);

@@ -42,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
       timeline,
     );
   } catch (err) {
-    process.stderr.write(`drill: could not complete the ${options.scenario} drill: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `drill: could not complete the ${options.scenario} drill: ${(err as Error).message}\n`,
+    );
     return 3;
   }
 

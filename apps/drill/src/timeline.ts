@@ -15,7 +15,12 @@ export class Timeline {
 
   mark(step: string, detail?: string): number {
     const now = Date.now();
-    this.entries.push({ t_ms: now - this.startedAt, at: new Date(now).toISOString(), step, ...(detail ? { detail } : {}) });
+    this.entries.push({
+      t_ms: now - this.startedAt,
+      at: new Date(now).toISOString(),
+      step,
+      ...(detail ? { detail } : {}),
+    });
     this.print(`[${this.elapsed(now)}] ${step}${detail ? `: ${detail}` : ''}`);
     return now;
   }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
  * supervisor), injects the fault, recovers, and writes its reports. The assertions read the JSON
  * report: the numbers must be there and the checks must hold.
  */
-function runDrill(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; report: Record<string, any> }> {
+function runDrill(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; report: Record<string, any> }> {
   const out = makeTempDir('drill-out');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [builtEntry('drill'), ...args, '--out', out.path, '--json'], {
@@ -30,7 +32,20 @@ function runDrill(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
-const fast = ['--warmup', '2', '--after-backup', '2', '--settle', '2', '--rate', '25', '--schedule', '*/2 * * * * *', '--api', 'http://127.0.0.1:9'];
+const fast = [
+  '--warmup',
+  '2',
+  '--after-backup',
+  '2',
+  '--settle',
+  '2',
+  '--rate',
+  '25',
+  '--schedule',
+  '*/2 * * * * *',
+  '--api',
+  'http://127.0.0.1:9',
+];
 
 describe('drills on the local target', () => {
   it('pod-loss (PCA): the API is killed -9, comes back, and no acknowledged write is lost', async () => {
@@ -51,9 +66,15 @@ describe('drills on the local target', () => {
     const { code, report, stderr } = await runDrill(['data-loss', ...fast]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     // The newest backup at the fault is the one restored (or one the schedule finished right then).
-    expect(Date.parse(report.restored_backup.created_at)).toBeGreaterThanOrEqual(Date.parse(report.backup_at_fault.created_at));
+    expect(Date.parse(report.restored_backup.created_at)).toBeGreaterThanOrEqual(
+      Date.parse(report.backup_at_fault.created_at),
+    );
     expect(report.restored_backup.rows).toBeGreaterThan(0);
-    expect(report.checks).toEqual(expect.arrayContaining([{ name: 'restored data matches the backup', ok: true, detail: expect.any(String) }]));
+    expect(report.checks).toEqual(
+      expect.arrayContaining([
+        { name: 'restored data matches the backup', ok: true, detail: expect.any(String) },
+      ]),
+    );
     // Writes between the backup and the fault are lost (that is what RPO measures), none after.
     expect(report.writes.lost).toBeGreaterThan(0);
     expect(report.writes.lost_after_fault).toBe(0);
@@ -74,7 +95,9 @@ describe('drills on the local target', () => {
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     expect(report.fault).toMatch(/rm -rf .*\/data; rm -rf .*\/backup/);
     expect(report.restored_backup.from).toBe('s3');
-    expect(report.checks.find((c: { name: string }) => c.name === 'restored data matches the backup').ok).toBe(true);
+    expect(
+      report.checks.find((c: { name: string }) => c.name === 'restored data matches the backup').ok,
+    ).toBe(true);
     expect(report.writes.lost_after_fault).toBe(0);
   });
 

@@ -1,16 +1,7 @@
-import {
-  Env,
-  readEnum,
-  readInt,
-  readPort,
-  readString,
-  LogLevelName,
-  readLogLevel,
-} from '@pra-kit/shared';
+import { Env, readEnum, readInt, readPort, readString, LogLevelName, readLogLevel } from '@pra-kit/shared';
 
 export const SYNCHRONOUS_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 export type SynchronousMode = (typeof SYNCHRONOUS_MODES)[number];
-
 
 export interface ApiConfig {
   /** The SQLite database (DB_PATH). */

@@ -45,9 +45,10 @@ export class Connection {
     this.latestEvents = db.prepare(
       'SELECT id, ts, message FROM events WHERE id < ? ORDER BY id DESC LIMIT ?',
     ) as Statement<[number, number], EventRow>;
-    this.eventCount = db.prepare(
-      `SELECT value FROM counters WHERE name = 'events'`,
-    ) as Statement<[], { value: number }>;
+    this.eventCount = db.prepare(`SELECT value FROM counters WHERE name = 'events'`) as Statement<
+      [],
+      { value: number }
+    >;
   }
 }
 

@@ -17,7 +17,8 @@ export function parseMessage(value: unknown, maxLength: number, source: 'query' 
   if (typeof value !== 'string') {
     throw new BadRequestException({
       code: 'INVALID_MESSAGE',
-      message: source === 'body' ? 'body must be a JSON object with a string "message"' : 'message must be a string',
+      message:
+        source === 'body' ? 'body must be a JSON object with a string "message"' : 'message must be a string',
     });
   }
   let length = 0;

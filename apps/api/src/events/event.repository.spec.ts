@@ -14,10 +14,17 @@ describe('EventRepository (group commit)', () => {
 
   beforeEach(() => {
     temp = makeTempDir('repo');
-    database = new ApiDatabase({ path: join(temp.path, 'app.db'), synchronous: 'FULL', busyTimeoutMs: 1000 }, quiet);
+    database = new ApiDatabase(
+      { path: join(temp.path, 'app.db'), synchronous: 'FULL', busyTimeoutMs: 1000 },
+      quiet,
+    );
     database.start();
     batches = [];
-    events = new EventRepository(database, () => new Date('2026-11-21T10:00:00.000Z'), (n) => batches.push(n));
+    events = new EventRepository(
+      database,
+      () => new Date('2026-11-21T10:00:00.000Z'),
+      (n) => batches.push(n),
+    );
   });
   afterEach(() => {
     database.close();
@@ -35,9 +42,11 @@ describe('EventRepository (group commit)', () => {
   });
 
   it('rejects every write of a batch whose transaction fails, and stores none of them', async () => {
-    database.current().db.exec(
-      `CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.message = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`,
-    );
+    database
+      .current()
+      .db.exec(
+        `CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.message = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`,
+      );
     const outcomes = await Promise.allSettled([events.add('a'), events.add('boom'), events.add('b')]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(events.count()).toBe(0);

@@ -74,7 +74,9 @@ export class EventRepository {
     let ids: number[];
     try {
       ids = this.database.use((c) =>
-        c.db.transaction(() => batch.map((w) => Number(c.insertEvent.run(w.ts, w.message).lastInsertRowid))).immediate(),
+        c.db
+          .transaction(() => batch.map((w) => Number(c.insertEvent.run(w.ts, w.message).lastInsertRowid)))
+          .immediate(),
       );
     } catch (err) {
       for (const w of batch) w.reject(err);

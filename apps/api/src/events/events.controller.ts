@@ -28,7 +28,8 @@ export class EventsController {
   @Post('messages')
   @HttpCode(201)
   async post(@Body() body: unknown): Promise<AddedResponse> {
-    const message = body && typeof body === 'object' ? (body as Record<string, unknown>)['message'] : undefined;
+    const message =
+      body && typeof body === 'object' ? (body as Record<string, unknown>)['message'] : undefined;
     return added(await this.events.add(parseMessage(message, this.config.maxMessageLength, 'body')));
   }
 

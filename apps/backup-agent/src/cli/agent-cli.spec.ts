@@ -38,7 +38,11 @@ describe('one-shot commands', () => {
     expect(await run('verify', '--id', `${id}.db`)).toBe(EXIT.ok);
     expect(await run('restore', '--id', id, '--dry-run')).toBe(EXIT.ok);
     expect(await run('restore', '--id', '', '--offline')).toBe(EXIT.ok);
-    expect(JSON.parse(out[out.length - 1])).toMatchObject({ mode: 'offline', rows_after: 7, restored: { id } });
+    expect(JSON.parse(out[out.length - 1])).toMatchObject({
+      mode: 'offline',
+      rows_after: 7,
+      restored: { id },
+    });
 
     const file = join(temp.path, 'backup', `${id}.db`);
     const bytes = readFileSync(file);

@@ -14,7 +14,15 @@ import { Logger, systemClock } from '../core/ports';
 import { formatBackups, formatTable } from './cli-format';
 
 /** Exit codes of the one-shot commands (stable: scripts and Jobs rely on them). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, corrupt: 4, busy: 5, offsiteFailed: 6 } as const;
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  notFound: 3,
+  corrupt: 4,
+  busy: 5,
+  offsiteFailed: 6,
+} as const;
 
 export const USAGE = `Usage: node dist/apps/backup-agent/main.js <command> [options]
 
@@ -99,7 +107,13 @@ export async function runCommand(
       case 'verify': {
         const reports = await agent.verify(options.id, options.quick ? 'quick' : 'full');
         if (reports.length === 0) io.out('no backups to verify');
-        else io.out(formatTable(['ID', 'RESULT', 'DETAIL'], reports.map((r) => [r.id, r.ok ? 'ok' : 'FAILED', r.detail])));
+        else
+          io.out(
+            formatTable(
+              ['ID', 'RESULT', 'DETAIL'],
+              reports.map((r) => [r.id, r.ok ? 'ok' : 'FAILED', r.detail]),
+            ),
+          );
         return reports.every((r) => r.ok) ? EXIT.ok : EXIT.corrupt;
       }
       case 'list': {
@@ -125,7 +139,12 @@ export async function runCommand(
  * upload never fails the backup: it is kept locally and the next run catches the upload up; the
  * distinct exit code lets the Job's status show that the offsite copy is behind.
  */
-async function reportOffsite(agent: BackupAgent, id: string, config: AgentConfig, io: CliIo): Promise<number> {
+async function reportOffsite(
+  agent: BackupAgent,
+  id: string,
+  config: AgentConfig,
+  io: CliIo,
+): Promise<number> {
   const offsite = agent.offsite as NonNullable<BackupAgent['offsite']>;
   const waitSeconds = config.offsite?.waitSeconds ?? 0;
   await offsite.drain(waitSeconds * 1000);
@@ -178,7 +197,8 @@ function parseOptions(command: string, args: string[]) {
     list: ['json'],
   };
   const extra = Object.keys(values).filter((k) => k !== 'help' && !(allowed[command] ?? []).includes(k));
-  if (extra.length > 0) throw new Error(`unknown option(s) for ${command}: ${extra.map((e) => `--${e}`).join(', ')}`);
+  if (extra.length > 0)
+    throw new Error(`unknown option(s) for ${command}: ${extra.map((e) => `--${e}`).join(', ')}`);
 
   let id = values.id;
   if (command === 'restore' && !values.help) {
@@ -204,5 +224,10 @@ function parseOptions(command: string, args: string[]) {
 }
 
 function defaultAgent(config: AgentConfig, logger: Logger): BackupAgent {
-  return new BackupAgent(config, systemClock, logger, buildOffsite(config.offsite, config.backupDir, systemClock, logger));
+  return new BackupAgent(
+    config,
+    systemClock,
+    logger,
+    buildOffsite(config.offsite, config.backupDir, systemClock, logger),
+  );
 }

@@ -109,7 +109,9 @@ describe('parseAgentConfig', () => {
       waitSeconds: 30,
     });
     // The key may also be given as 64 hex characters.
-    expect(parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: key.toString('hex') }).offsite?.s3.encryptionKey).toEqual(key);
+    expect(
+      parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: key.toString('hex') }).offsite?.s3.encryptionKey,
+    ).toEqual(key);
   });
 
   it.each([

@@ -14,7 +14,6 @@ import {
 } from '@pra-kit/shared';
 import type { OffsiteSettings } from '../core/offsite.factory';
 
-
 export interface RetentionPolicy {
   /** The N newest backups are always kept. */
   readonly keepLast: number;
@@ -80,7 +79,8 @@ export function parseAgentConfig(env: Env): AgentConfig {
 
 /** `<prefix>LAST` (at least 1: the newest backup always stays), `<prefix>HOURLY`, `_DAILY`, `_WEEKLY`. */
 function readRetention(env: Env, prefix: string, defaults: RetentionPolicy): RetentionPolicy {
-  const count = (name: string, fallback: number) => readInt(env, `${prefix}${name}`, fallback, { min: 0, max: 100_000 });
+  const count = (name: string, fallback: number) =>
+    readInt(env, `${prefix}${name}`, fallback, { min: 0, max: 100_000 });
   return {
     keepLast: readInt(env, `${prefix}LAST`, defaults.keepLast, { min: 1, max: 100_000 }),
     hourly: count('HOURLY', defaults.hourly),
@@ -94,11 +94,17 @@ function parseOffsite(env: Env): OffsiteSettings | null {
   const bucket = readOptionalString(env, 'S3_BUCKET');
   if (bucket === undefined) return null;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
-    throw new ConfigError('S3_BUCKET', `must be a bucket name (3-63 of a-z, 0-9, '.', '-'), got ${JSON.stringify(bucket)}`);
+    throw new ConfigError(
+      'S3_BUCKET',
+      `must be a bucket name (3-63 of a-z, 0-9, '.', '-'), got ${JSON.stringify(bucket)}`,
+    );
   }
   const endpoint = readOptionalString(env, 'S3_ENDPOINT');
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
-    throw new ConfigError('S3_ENDPOINT', `must be an http:// or https:// URL (e.g. http://minio:9000), got ${JSON.stringify(endpoint)}`);
+    throw new ConfigError(
+      'S3_ENDPOINT',
+      `must be an http:// or https:// URL (e.g. http://minio:9000), got ${JSON.stringify(endpoint)}`,
+    );
   }
   const region = readString(env, 'S3_REGION', 'us-east-1');
   if (!/^[a-z0-9-]{2,40}$/.test(region)) {
@@ -108,10 +114,16 @@ function parseOffsite(env: Env): OffsiteSettings | null {
   const secretAccessKey = readOptionalString(env, 'S3_SECRET_ACCESS_KEY');
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     const missing = accessKeyId === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY';
-    throw new ConfigError(missing, 'must be set with the other S3 credential (or both unset: default AWS credential chain)');
+    throw new ConfigError(
+      missing,
+      'must be set with the other S3 credential (or both unset: default AWS credential chain)',
+    );
   }
   const retryBaseMs = readInt(env, 'BACKUP_OFFSITE_RETRY_BASE_MS', 1_000, { min: 10, max: 3_600_000 });
-  const retryMaxMs = readInt(env, 'BACKUP_OFFSITE_RETRY_MAX_MS', 300_000, { min: retryBaseMs, max: 86_400_000 });
+  const retryMaxMs = readInt(env, 'BACKUP_OFFSITE_RETRY_MAX_MS', 300_000, {
+    min: retryBaseMs,
+    max: 86_400_000,
+  });
   return {
     s3: {
       ...(endpoint !== undefined ? { endpoint: endpoint.replace(/\/+$/, '') } : {}),
@@ -134,8 +146,15 @@ function parseOffsite(env: Env): OffsiteSettings | null {
 function readPrefix(env: Env): string {
   const prefix = readString(env, 'S3_PREFIX', '');
   if (prefix === '') return '';
-  if (prefix.startsWith('/') || prefix.split('/').some((part) => part === '.' || part === '..') || !/^[\w./-]+$/.test(prefix)) {
-    throw new ConfigError('S3_PREFIX', `must be a relative key prefix like pra/ (letters, digits, _ . - /), got ${JSON.stringify(prefix)}`);
+  if (
+    prefix.startsWith('/') ||
+    prefix.split('/').some((part) => part === '.' || part === '..') ||
+    !/^[\w./-]+$/.test(prefix)
+  ) {
+    throw new ConfigError(
+      'S3_PREFIX',
+      `must be a relative key prefix like pra/ (letters, digits, _ . - /), got ${JSON.stringify(prefix)}`,
+    );
   }
   return prefix.endsWith('/') ? prefix : `${prefix}/`;
 }
@@ -146,7 +165,8 @@ function readEncryptionKey(env: Env): Buffer | null {
   if (text === undefined) return null;
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
-  if (bytes && bytes.length === 32 && bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '')) return bytes;
+  if (bytes && bytes.length === 32 && bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, ''))
+    return bytes;
   throw new ConfigError(
     'S3_ENCRYPTION_KEY',
     `must be a 32-byte key, as 64 hex characters or base64 (openssl rand -base64 32); the value given (${text.length} characters) is not`,
@@ -165,7 +185,10 @@ function isHttpUrl(text: string): boolean {
 function validateCron(expression: string): void {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    throw new ConfigError('BACKUP_SCHEDULE', `must be a cron expression of 5 or 6 fields, got ${JSON.stringify(expression)}`);
+    throw new ConfigError(
+      'BACKUP_SCHEDULE',
+      `must be a cron expression of 5 or 6 fields, got ${JSON.stringify(expression)}`,
+    );
   }
   try {
     new CronTime(expression);

@@ -34,7 +34,10 @@ describe('BackupAgent (core, real SQLite files)', () => {
   });
   afterEach(() => temp.remove());
 
-  const files = () => readdirSync(backupDir).filter((n) => !n.startsWith('.')).sort();
+  const files = () =>
+    readdirSync(backupDir)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
 
   describe('backup', () => {
     it('writes a verified, checksummed, self-contained backup with its manifest', async () => {
@@ -165,7 +168,12 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const before = await sha256File(dbPath);
       const listed = files();
       const result = await agent.restore({ id: 'latest', mode: 'online', dryRun: true });
-      expect(result).toMatchObject({ dry_run: true, rows_before: 6, rows_after: null, safety_snapshot: null });
+      expect(result).toMatchObject({
+        dry_run: true,
+        rows_before: 6,
+        rows_after: null,
+        safety_snapshot: null,
+      });
       expect(result.restored.id).toBe(m.id);
       expect(await sha256File(dbPath)).toBe(before);
       expect(files()).toEqual(listed);
@@ -178,7 +186,12 @@ describe('BackupAgent (core, real SQLite files)', () => {
       rmSync(join(temp.path, 'data'), { recursive: true, force: true });
 
       const result = await agent.restore({ id: 'latest', mode: 'offline' });
-      expect(result).toMatchObject({ mode: 'offline', rows_before: null, rows_after: 1234, safety_snapshot: null });
+      expect(result).toMatchObject({
+        mode: 'offline',
+        rows_before: null,
+        rows_after: 1234,
+        safety_snapshot: null,
+      });
       expect(result.restored.id).toBe(m.id);
       expect(readMessages(dbPath)).toEqual(expected);
       expect(readdirSync(join(temp.path, 'data'))).toEqual(['app.db']);
@@ -189,7 +202,12 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const m = await agent.backup('manual');
       rmSync(join(temp.path, 'data'), { recursive: true, force: true });
       const result = await agent.restore({ id: m.id, mode: 'online' });
-      expect(result).toMatchObject({ mode: 'offline', rows_before: null, rows_after: 12, safety_snapshot: null });
+      expect(result).toMatchObject({
+        mode: 'offline',
+        rows_before: null,
+        rows_after: 12,
+        safety_snapshot: null,
+      });
       expect(result.notes.join(' ')).toMatch(/does not exist: restored by placing the file/);
       expect(readMessages(dbPath)).toHaveLength(12);
     });
@@ -235,8 +253,12 @@ describe('BackupAgent (core, real SQLite files)', () => {
 
     it('reports unknown ids and refuses a backup that has no manifest until it is verified', async () => {
       seedEventsDb(dbPath, 2);
-      await expect(agent.restore({ id: 'app-1111111111', mode: 'online' })).rejects.toBeInstanceOf(BackupNotFoundError);
-      await expect(agent.restore({ id: 'latest', mode: 'online' })).rejects.toBeInstanceOf(BackupNotFoundError);
+      await expect(agent.restore({ id: 'app-1111111111', mode: 'online' })).rejects.toBeInstanceOf(
+        BackupNotFoundError,
+      );
+      await expect(agent.restore({ id: 'latest', mode: 'online' })).rejects.toBeInstanceOf(
+        BackupNotFoundError,
+      );
 
       const m = await agent.backup('manual');
       const copied = `app-${now / 1000 + 5}`;
@@ -246,7 +268,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
 
       const [report] = await agent.verify(copied);
       expect(report).toMatchObject({ id: copied, ok: true, adopted: true });
-      expect((await agent.get(copied))).toMatchObject({ verified: true, reason: 'imported', rows: 2 });
+      expect(await agent.get(copied)).toMatchObject({ verified: true, reason: 'imported', rows: 2 });
       await expect(agent.restore({ id: copied, mode: 'online' })).resolves.toMatchObject({ rows_after: 2 });
     });
 

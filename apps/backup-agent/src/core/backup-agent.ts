@@ -7,7 +7,12 @@ import { BackupView, buildCatalog, OffsiteState } from './backup.catalog';
 import { BackupRestorer, RestoreMode, RestoreResult } from './backup.restorer';
 import { BackupStore, StoredBackup } from './backup.store';
 import { sha256File, writeFileDurable } from './durable-fs';
-import { BackupCorruptError, BackupNotFoundError, DataLossSuspectedError, OperationInProgressError } from './errors';
+import {
+  BackupCorruptError,
+  BackupNotFoundError,
+  DataLossSuspectedError,
+  OperationInProgressError,
+} from './errors';
 import { LocalDirStore } from './local-dir.store';
 import { OperationKind, OperationLock } from './operation.lock';
 import { Clock, Logger } from './ports';
@@ -247,7 +252,8 @@ export class BackupAgent {
     let offsite: StoredBackup[] | null = null;
     if (this.offsite) {
       const listing = await this.offsite.listRemote();
-      if (listing.error) this.logger.warn(`offsite listing failed, showing the last one seen: ${listing.error}`);
+      if (listing.error)
+        this.logger.warn(`offsite listing failed, showing the last one seen: ${listing.error}`);
       offsite = listing.backups;
     }
     return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
@@ -295,7 +301,9 @@ export class BackupAgent {
     await this.creator.cleanLeftovers();
     if (decision.expired.length > 0) {
       this.stats.prunedTotal += decision.expired.length;
-      this.logger.log(`retention removed ${decision.expired.length} backup(s): ${decision.expired.join(', ')}`);
+      this.logger.log(
+        `retention removed ${decision.expired.length} backup(s): ${decision.expired.join(', ')}`,
+      );
     }
     return [...decision.expired];
   }
@@ -321,12 +329,16 @@ export class BackupAgent {
       const local = pick(await this.local.list());
       if (local?.manifest) return { id: local.id, manifest: local.manifest, from: 'local' };
       if (local && !local.manifest) {
-        throw new BackupCorruptError(local.id, `no manifest, so no checksum to verify; run "verify --id ${local.id}" first`);
+        throw new BackupCorruptError(
+          local.id,
+          `no manifest, so no checksum to verify; run "verify --id ${local.id}" first`,
+        );
       }
       if (from === 'local' || !this.offsite) throw new BackupNotFoundError(wanted);
     }
     const remote = pick(await (this.offsite as Offsite).store.list());
-    if (!remote?.manifest) throw new BackupNotFoundError(wanted, `offsite (${(this.offsite as Offsite).store.location})`);
+    if (!remote?.manifest)
+      throw new BackupNotFoundError(wanted, `offsite (${(this.offsite as Offsite).store.location})`);
     return { id: remote.id, manifest: remote.manifest, from: 's3' };
   }
 

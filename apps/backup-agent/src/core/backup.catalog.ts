@@ -53,7 +53,12 @@ export function buildCatalog(
   for (const [id, { local: l, offsite: o }] of byId) {
     const base = (l ?? o) as StoredBackup;
     const manifest: BackupManifest | null = l?.manifest ?? o?.manifest ?? null;
-    const state = offsite === null ? null : o ? { state: 'uploaded' as const } : (offsiteState(id) ?? { state: 'absent' as const });
+    const state =
+      offsite === null
+        ? null
+        : o
+          ? { state: 'uploaded' as const }
+          : (offsiteState(id) ?? { state: 'absent' as const });
     views.push({
       id,
       file: `${id}.db`,
@@ -69,7 +74,9 @@ export function buildCatalog(
       offsite: o && offsite !== null ? { ...(offsiteState(id) ?? {}), state: 'uploaded' } : state,
       ...(manifest
         ? {}
-        : { note: `no manifest (${base.problem ?? 'missing'}): never verified; run "verify --id ${id}" to check it` }),
+        : {
+            note: `no manifest (${base.problem ?? 'missing'}): never verified; run "verify --id ${id}" to check it`,
+          }),
     });
   }
   return views.sort((a, b) => compareBackupIds(b.id, a.id));

@@ -126,7 +126,8 @@ export class BackupCreator {
         }
       }
     }
-    if (removed.length > 0) this.logger.warn(`removed leftovers of an interrupted run: ${removed.join(', ')}`);
+    if (removed.length > 0)
+      this.logger.warn(`removed leftovers of an interrupted run: ${removed.join(', ')}`);
     return removed;
   }
 
@@ -142,4 +143,3 @@ export class BackupCreator {
     }
   }
 }
-

@@ -4,9 +4,21 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BackupCreator } from './backup.creator';
 import { fsyncFile, renameDurable, sha256File } from './durable-fs';
-import { BackupCorruptError, RestoreNotPossibleError, SourceCorruptError, SourceUnavailableError } from './errors';
+import {
+  BackupCorruptError,
+  RestoreNotPossibleError,
+  SourceCorruptError,
+  SourceUnavailableError,
+} from './errors';
 import { Logger } from './ports';
-import { checkpointWal, copyDatabase, countRows, inspectDatabase, pageSizeOf, removeQuietly } from './sqlite-file';
+import {
+  checkpointWal,
+  copyDatabase,
+  countRows,
+  inspectDatabase,
+  pageSizeOf,
+  removeQuietly,
+} from './sqlite-file';
 
 export type RestoreMode = 'online' | 'offline';
 
@@ -76,7 +88,9 @@ export class BackupRestorer {
     let mode = plan.mode;
     if (mode === 'online' && !liveExists) {
       mode = 'offline';
-      notes.push(`${live} does not exist: restored by placing the file (offline path), nothing was serving it`);
+      notes.push(
+        `${live} does not exist: restored by placing the file (offline path), nothing was serving it`,
+      );
     }
     const rowsBefore = liveExists ? countRows(live) : null;
     if (mode === 'online') {
@@ -90,7 +104,9 @@ export class BackupRestorer {
 
     if (plan.dryRun) {
       notes.push(
-        liveExists ? 'a safety snapshot of the current database would be taken first' : 'no current database to snapshot',
+        liveExists
+          ? 'a safety snapshot of the current database would be taken first'
+          : 'no current database to snapshot',
       );
       return this.result(plan, mode, rowsBefore, null, null, notes, t0);
     }
@@ -111,15 +127,24 @@ export class BackupRestorer {
   }
 
   /** Size, sha256 and integrity of a backup file against its manifest. Throws BackupCorruptError. */
-  async verify(plan: Pick<RestorePlan, 'manifest' | 'file'>, mode: VerifyMode = this.options.verify): Promise<void> {
+  async verify(
+    plan: Pick<RestorePlan, 'manifest' | 'file'>,
+    mode: VerifyMode = this.options.verify,
+  ): Promise<void> {
     const { manifest, file } = plan;
     const sha256 = await sha256File(file);
     if (sha256 !== manifest.sha256) {
-      throw new BackupCorruptError(manifest.id, `sha256 ${sha256} does not match the manifest (${manifest.sha256})`);
+      throw new BackupCorruptError(
+        manifest.id,
+        `sha256 ${sha256} does not match the manifest (${manifest.sha256})`,
+      );
     }
     const inspection = inspectDatabase(file, mode);
     if (!inspection.ok) {
-      throw new BackupCorruptError(manifest.id, `${mode === 'full' ? 'integrity_check' : 'quick_check'}: ${inspection.detail}`);
+      throw new BackupCorruptError(
+        manifest.id,
+        `${mode === 'full' ? 'integrity_check' : 'quick_check'}: ${inspection.detail}`,
+      );
     }
   }
 
@@ -201,7 +226,14 @@ export class BackupRestorer {
   ): RestoreResult {
     const m = plan.manifest;
     return {
-      restored: { id: m.id, created_at: m.created_at, rows: m.rows, size: m.size, sha256: m.sha256, from: plan.from },
+      restored: {
+        id: m.id,
+        created_at: m.created_at,
+        rows: m.rows,
+        size: m.size,
+        sha256: m.sha256,
+        from: plan.from,
+      },
       mode,
       dry_run: plan.dryRun,
       rows_before: rowsBefore,

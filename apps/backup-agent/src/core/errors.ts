@@ -14,7 +14,10 @@ export abstract class BackupDomainError extends Error {
 
 export class BackupNotFoundError extends BackupDomainError {
   readonly code = 'BACKUP_NOT_FOUND';
-  constructor(readonly id: string, where = 'in the catalog') {
+  constructor(
+    readonly id: string,
+    where = 'in the catalog',
+  ) {
     super(`backup ${id} not found ${where}`);
   }
 }
@@ -29,7 +32,11 @@ export class OperationInProgressError extends BackupDomainError {
         : 'another backup or restore is running (held by another process); retry when it is done',
     );
     this.code =
-      running === 'restore' ? 'RESTORE_IN_PROGRESS' : running === 'backup' ? 'BACKUP_IN_PROGRESS' : 'OPERATION_IN_PROGRESS';
+      running === 'restore'
+        ? 'RESTORE_IN_PROGRESS'
+        : running === 'backup'
+          ? 'BACKUP_IN_PROGRESS'
+          : 'OPERATION_IN_PROGRESS';
   }
 }
 
@@ -38,7 +45,10 @@ export { OperationInProgressError as RestoreInProgressError };
 /** A backup failed its checksum or integrity check: it is refused, nothing is changed. */
 export class BackupCorruptError extends BackupDomainError {
   readonly code = 'BACKUP_CORRUPT';
-  constructor(readonly id: string, readonly reason: string) {
+  constructor(
+    readonly id: string,
+    readonly reason: string,
+  ) {
     super(`backup ${id} failed verification: ${reason}`);
   }
 }

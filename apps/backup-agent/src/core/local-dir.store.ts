@@ -1,4 +1,10 @@
-import { backupFileName, BackupManifest, manifestFileName, normalizeBackupId, readCatalogDir } from '@pra-kit/shared';
+import {
+  backupFileName,
+  BackupManifest,
+  manifestFileName,
+  normalizeBackupId,
+  readCatalogDir,
+} from '@pra-kit/shared';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durable-fs';
@@ -52,7 +58,10 @@ export class LocalDirStore implements BackupStore {
     if (existing) {
       const sha256 = existing.manifest?.sha256 ?? (await sha256File(this.pathOf(id)));
       if (sha256 !== manifest.sha256) {
-        throw new BackupConflictError(id, `${this.pathOf(id)} holds another backup (sha256 ${sha256}); it was left as it is`);
+        throw new BackupConflictError(
+          id,
+          `${this.pathOf(id)} holds another backup (sha256 ${sha256}); it was left as it is`,
+        );
       }
       if (existing.manifest) return; // already here, complete
     }
@@ -63,7 +72,10 @@ export class LocalDirStore implements BackupStore {
       await fsyncFile(tmp);
       const copied = await sha256File(tmp);
       if (copied !== manifest.sha256) {
-        throw new BackupCorruptError(id, `the file to store has sha256 ${copied}, its manifest says ${manifest.sha256}`);
+        throw new BackupCorruptError(
+          id,
+          `the file to store has sha256 ${copied}, its manifest says ${manifest.sha256}`,
+        );
       }
       await writeFileDurable(this.manifestPathOf(id), `${JSON.stringify(manifest, null, 2)}\n`);
       await renameDurable(tmp, this.pathOf(id));
@@ -76,7 +88,8 @@ export class LocalDirStore implements BackupStore {
   async fetch(id: string, destFile: string): Promise<BackupManifest> {
     const found = await this.stat(id);
     if (!found) throw new BackupNotFoundError(normalizeBackupId(id), `in ${this.dir}`);
-    if (!found.manifest) throw new BackupNotFoundError(found.id, `with a manifest in ${this.dir} (${found.problem})`);
+    if (!found.manifest)
+      throw new BackupNotFoundError(found.id, `with a manifest in ${this.dir} (${found.problem})`);
     await copyFile(this.pathOf(found.id), destFile);
     return found.manifest;
   }

@@ -234,7 +234,9 @@ describe('OffsiteReplicator (real SQLite files, real S3 server)', () => {
     started.push(offsite);
     const next = await backup(agent);
     // Newest first: `next` may go up before the clash is even tried; wait for both outcomes.
-    await until(() => offsite.stateOf(next.id)?.state === 'uploaded' && offsite.stateOf(clash.id)?.state === 'failed');
+    await until(
+      () => offsite.stateOf(next.id)?.state === 'uploaded' && offsite.stateOf(clash.id)?.state === 'failed',
+    );
     expect(offsite.stateOf(clash.id)).toMatchObject({
       state: 'failed',
       attempts: expect.any(Number),

@@ -43,14 +43,21 @@ describe('selectExpired (GFS retention)', () => {
       { id: 'app-1000000000', createdAt: new Date(1000000000_000), verified: true },
     ];
     const policy = { keepLast: 1, hourly: 0, daily: 0, weekly: 0 };
-    expect(selectExpired(list, policy, new Date(1000000400_000))).toEqual(['app-1000000000', 'app-1000000200']);
+    expect(selectExpired(list, policy, new Date(1000000400_000))).toEqual([
+      'app-1000000000',
+      'app-1000000200',
+    ]);
     const decision = decideRetention(list, policy, new Date(1000000400_000));
     expect(decision.keep.get('app-1000000100')).toEqual(['newest-verified']);
     expect(decision.keep.get('app-1000000300')).toEqual(['last']);
   });
 
   it('does not let a gap in backups consume hourly slots', () => {
-    const at = (iso: string) => ({ id: `app-${Date.parse(iso) / 1000}`, createdAt: new Date(iso), verified: true });
+    const at = (iso: string) => ({
+      id: `app-${Date.parse(iso) / 1000}`,
+      createdAt: new Date(iso),
+      verified: true,
+    });
     const list = [
       at('2026-11-21T12:30:00Z'),
       at('2026-11-21T12:10:00Z'),
@@ -58,7 +65,11 @@ describe('selectExpired (GFS retention)', () => {
       at('2026-11-20T08:20:00Z'),
       at('2026-11-19T07:00:00Z'),
     ];
-    const expired = selectExpired(list, { keepLast: 1, hourly: 2, daily: 0, weekly: 0 }, new Date('2026-11-22T00:00:00Z'));
+    const expired = selectExpired(
+      list,
+      { keepLast: 1, hourly: 2, daily: 0, weekly: 0 },
+      new Date('2026-11-22T00:00:00Z'),
+    );
     expect(expired).toEqual([list[4].id, list[3].id, list[1].id]);
   });
 
@@ -71,7 +82,9 @@ describe('selectExpired (GFS retention)', () => {
   });
 
   it('keeps everything when the policy is larger than the list', () => {
-    expect(selectExpired(quarterHourly(1), { keepLast: 1000, hourly: 0, daily: 0, weekly: 0 }, new Date())).toEqual([]);
+    expect(
+      selectExpired(quarterHourly(1), { keepLast: 1000, hourly: 0, daily: 0, weekly: 0 }, new Date()),
+    ).toEqual([]);
   });
 
   it.each([

@@ -28,7 +28,11 @@ export interface RetentionDecision {
 }
 
 /** Ids to delete, oldest first. */
-export function selectExpired(list: readonly RetentionCandidate[], policy: RetentionPolicy, now: Date): string[] {
+export function selectExpired(
+  list: readonly RetentionCandidate[],
+  policy: RetentionPolicy,
+  now: Date,
+): string[] {
   return [...decideRetention(list, policy, now).expired];
 }
 
@@ -38,7 +42,9 @@ export function decideRetention(
   policy: RetentionPolicy,
   now: Date,
 ): RetentionDecision {
-  const newestFirst = [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+  const newestFirst = [...list].sort(
+    (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1),
+  );
   const keep = new Map<string, string[]>();
   const mark = (id: string, reason: string) => keep.set(id, [...(keep.get(id) ?? []), reason]);
 
@@ -51,7 +57,10 @@ export function decideRetention(
   if (newestVerified) mark(newestVerified.id, 'newest-verified');
   newestFirst.filter((b) => b.createdAt.getTime() > now.getTime()).forEach((b) => mark(b.id, 'future'));
 
-  const expired = newestFirst.filter((b) => !keep.has(b.id)).map((b) => b.id).reverse();
+  const expired = newestFirst
+    .filter((b) => !keep.has(b.id))
+    .map((b) => b.id)
+    .reverse();
   return { keep, expired };
 }
 

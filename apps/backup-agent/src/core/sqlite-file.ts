@@ -47,7 +47,11 @@ const SNAPSHOT_STEP_PAGES = 1024;
  * transaction prevents. (Without it, a writer committing between steps restarts the copy forever.)
  * So the copy can go in small steps, each flushed to disk (fdatasync) before the next one.
  */
-export async function snapshotDatabase(sourcePath: string, destPath: string, busyTimeoutMs = 5000): Promise<number> {
+export async function snapshotDatabase(
+  sourcePath: string,
+  destPath: string,
+  busyTimeoutMs = 5000,
+): Promise<number> {
   const source = new Database(sourcePath, { fileMustExist: true, timeout: busyTimeoutMs });
   let written: number | null = null;
   try {
@@ -121,7 +125,11 @@ export function checkpointWal(path: string): boolean {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { fileMustExist: true, timeout: 0 });
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }[];
     return result.busy === 0 && result.log === result.checkpointed;
   } catch {
     return false; // the API's own checkpoint will do it
@@ -149,7 +157,10 @@ export function inspectDatabase(path: string, mode: VerifyMode): Inspection {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    const rows = db.pragma(mode === 'full' ? 'integrity_check(20)' : 'quick_check(20)') as Record<string, string>[];
+    const rows = db.pragma(mode === 'full' ? 'integrity_check(20)' : 'quick_check(20)') as Record<
+      string,
+      string
+    >[];
     const problems = rows.map((r) => Object.values(r)[0]);
     const ok = problems.length === 1 && problems[0] === 'ok';
     const facts: DbFacts = {
@@ -194,7 +205,11 @@ export function pageSizeOf(path: string): number | null {
 
 export function isCorruptionError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+  return (
+    code === 'SQLITE_CORRUPT' ||
+    code === 'SQLITE_NOTADB' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
+  );
 }
 
 export function describeSqliteError(err: unknown): string {

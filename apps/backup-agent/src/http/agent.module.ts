@@ -47,7 +47,11 @@ export class AgentModule {
             ),
         },
         OffsiteLifecycle,
-        { provide: AgentMetrics, inject: [BackupAgent], useFactory: (a: BackupAgent) => new AgentMetrics(registry, a) },
+        {
+          provide: AgentMetrics,
+          inject: [BackupAgent],
+          useFactory: (a: BackupAgent) => new AgentMetrics(registry, a),
+        },
         BearerTokenGuard,
         ...(options.schedule === false ? [] : [BackupScheduler]),
       ],

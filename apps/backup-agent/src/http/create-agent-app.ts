@@ -5,7 +5,9 @@ import { AgentModule, AgentModuleOptions } from './agent.module';
 import { mapAgentError } from './domain-errors';
 
 /** Builds the agent's HTTP app (used by `serve` and by the tests). */
-export function createAgentApp(options: Omit<AgentModuleOptions, 'registry'>): Promise<NestFastifyApplication> {
+export function createAgentApp(
+  options: Omit<AgentModuleOptions, 'registry'>,
+): Promise<NestFastifyApplication> {
   const registry = new Registry();
   return createHttpApp(AgentModule.forRoot({ ...options, registry }), {
     registry,

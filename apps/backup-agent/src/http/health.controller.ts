@@ -61,7 +61,9 @@ export class HealthController {
       encrypted: s.encrypted,
       pending_uploads: s.pending,
       last_upload_at: s.lastUploadAt?.toISOString() ?? null,
-      error: s.lastError ? { code: s.lastError.code, message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
+      error: s.lastError
+        ? { code: s.lastError.code, message: s.lastError.message, at: s.lastError.at.toISOString() }
+        : null,
     };
   }
 }

@@ -1,4 +1,14 @@
-import { All, Req, BadRequestException, Controller, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  All,
+  Req,
+  BadRequestException,
+  Controller,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { normalizeBackupId } from '@pra-kit/shared';
 import { BackupAgent } from '../core/backup-agent';
 import { RestoreResult } from '../core/backup.restorer';

@@ -12,8 +12,17 @@ describe('BackupScheduler.tick', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   function setup(agent: Partial<BackupAgent>) {
-    const metrics = new AgentMetrics(new Registry(), { stats: {}, config: { backupDir: '/nonexistent' }, local: { list: async () => [] } } as unknown as BackupAgent);
-    const scheduler = new BackupScheduler(parseAgentConfig({}), agent as BackupAgent, metrics, new SchedulerRegistry());
+    const metrics = new AgentMetrics(new Registry(), {
+      stats: {},
+      config: { backupDir: '/nonexistent' },
+      local: { list: async () => [] },
+    } as unknown as BackupAgent);
+    const scheduler = new BackupScheduler(
+      parseAgentConfig({}),
+      agent as BackupAgent,
+      metrics,
+      new SchedulerRegistry(),
+    );
     return { scheduler, skipped: async () => (await metrics.skippedTicks.get()).values[0]?.value ?? 0 };
   }
 
@@ -26,11 +35,17 @@ describe('BackupScheduler.tick', () => {
   });
 
   it('counts a tick refused by another process as skipped, and swallows real failures', async () => {
-    const busy = setup({ running: null, backup: jest.fn().mockRejectedValue(new OperationInProgressError(null)) } as never);
+    const busy = setup({
+      running: null,
+      backup: jest.fn().mockRejectedValue(new OperationInProgressError(null)),
+    } as never);
     await expect(busy.scheduler.tick()).resolves.toBeUndefined();
     expect(await busy.skipped()).toBe(1);
 
-    const failing = setup({ running: null, backup: jest.fn().mockRejectedValue(new Error('disk full')) } as never);
+    const failing = setup({
+      running: null,
+      backup: jest.fn().mockRejectedValue(new Error('disk full')),
+    } as never);
     await expect(failing.scheduler.tick()).resolves.toBeUndefined();
     expect(await failing.skipped()).toBe(0);
   });

@@ -25,7 +25,12 @@ export class BackupScheduler implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.agent.start();
-    const job = CronJob.from({ cronTime: this.config.schedule, onTick: () => this.tick(), start: true, utcOffset: 0 });
+    const job = CronJob.from({
+      cronTime: this.config.schedule,
+      onTick: () => this.tick(),
+      start: true,
+      utcOffset: 0,
+    });
     this.registry.addCronJob('backup', job);
     this.logger.log(`scheduled backups: "${this.config.schedule}" (next ${job.nextDate().toUTC().toISO()})`);
     if (this.config.backupOnStart) void this.tick();

@@ -57,7 +57,10 @@ export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
 }
 
 /** The built agent as a real process (`serve`). */
-export async function startAgentProcess(layout: Layout, env: Record<string, string> = {}): Promise<ServiceProcess> {
+export async function startAgentProcess(
+  layout: Layout,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   return startService({
     entry: builtEntry('backup-agent'),
@@ -92,7 +95,11 @@ export async function metric(baseUrl: string, name: string): Promise<number> {
 }
 
 /** Polls `check` until it holds; fails after `timeoutMs`. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

@@ -1,7 +1,12 @@
 import { computeReport, Observations } from './drill-report';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
-const ack = (n: number, sentAt: number, ackAt = sentAt + 5) => ({ message: `drill-r-${n}`, id: n, sentAt, ackAt });
+const ack = (n: number, sentAt: number, ackAt = sentAt + 5) => ({
+  message: `drill-r-${n}`,
+  id: n,
+  sentAt,
+  ackAt,
+});
 
 function observations(over: Partial<Observations>): Observations {
   return {
@@ -35,7 +40,12 @@ describe('computeReport', () => {
   const before = Array.from({ length: 10 }, (_, i) => ack(i, T0 + i * 1000));
   const after = [ack(100, T0 + 12_100), ack(101, T0 + 13_000)];
   const inBackup = before.filter((a) => a.ackAt < T0 + 5500);
-  const restored = { id: 'app-1795341605', createdAt: new Date(T0 + 5500).toISOString(), rows: 6, from: 'local' as const };
+  const restored = {
+    id: 'app-1795341605',
+    createdAt: new Date(T0 + 5500).toISOString(),
+    rows: 6,
+    from: 'local' as const,
+  };
 
   it('measures RTO, RPO and lost writes of a PRA from what survived', () => {
     const r = computeReport(

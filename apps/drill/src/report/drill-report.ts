@@ -85,7 +85,10 @@ export function computeReport(o: Observations): DrillReport {
     .filter((a) => a.sentAt >= o.faultAt && o.stored.has(a.message))
     .reduce<number | null>((min, a) => (min === null || a.ackAt < min ? a.ackAt : min), null);
   const survivedBeforeFault = o.acks.filter((a) => a.ackAt <= o.faultAt && o.stored.has(a.message));
-  const newestSurvivor = survivedBeforeFault.reduce<Ack | null>((n, a) => (!n || a.ackAt > n.ackAt ? a : n), null);
+  const newestSurvivor = survivedBeforeFault.reduce<Ack | null>(
+    (n, a) => (!n || a.ackAt > n.ackAt ? a : n),
+    null,
+  );
   const restoredAt = o.restored ? Date.parse(o.restored.createdAt) : null;
   const rpo = newestSurvivor
     ? o.faultAt - newestSurvivor.ackAt
@@ -126,7 +129,8 @@ export function computeReport(o: Observations): DrillReport {
   if (rtoSeconds !== undefined && (rtoRead === null || rtoRead > rtoSeconds * 1000)) {
     missed.push(`RTO ${fmtMs(rtoRead)} > ${rtoSeconds}s`);
   }
-  if (rpoSeconds !== undefined && (rpo === null || rpo > rpoSeconds * 1000)) missed.push(`RPO ${fmtMs(rpo)} > ${rpoSeconds}s`);
+  if (rpoSeconds !== undefined && (rpo === null || rpo > rpoSeconds * 1000))
+    missed.push(`RPO ${fmtMs(rpo)} > ${rpoSeconds}s`);
   if (maxLost !== undefined && lost.length > maxLost) missed.push(`${lost.length} lost writes > ${maxLost}`);
 
   return {

@@ -3,7 +3,10 @@ import { DrillReport, fmtMs } from './drill-report';
 /** The end-of-drill table (terminal) and the Markdown report. */
 
 function rows(r: DrillReport): [string, string][] {
-  const failed = Object.entries(r.writes.failed).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+  const failed =
+    Object.entries(r.writes.failed)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ') || 'none';
   return [
     ['scenario', `${r.scenario} (${r.kind}): ${r.summary}`],
     ['target', r.target_description],
@@ -11,18 +14,31 @@ function rows(r: DrillReport): [string, string][] {
     ['RTO (first read)', fmtMs(r.rto_read_ms)],
     ['RTO (first write)', fmtMs(r.rto_write_ms)],
     ['RPO', fmtMs(r.rpo_ms)],
-    ['writes', `${r.writes.acknowledged} acknowledged of ${r.writes.attempted} at ${r.writes.rate_per_second}/s; failed: ${failed}`],
+    [
+      'writes',
+      `${r.writes.acknowledged} acknowledged of ${r.writes.attempted} at ${r.writes.rate_per_second}/s; failed: ${failed}`,
+    ],
     [
       'lost writes',
       `${r.writes.lost}${r.writes.lost ? ` (${r.writes.lost_after_fault} of them acknowledged after the fault; e.g. ${r.writes.lost_examples.join(', ')})` : ''}`,
     ],
     [
       'backup at fault',
-      r.backup_at_fault ? `${r.backup_at_fault.id}, ${r.backup_at_fault.rows} rows, ${fmtMs(r.backup_at_fault.age_at_fault_ms)} old` : 'n/a',
+      r.backup_at_fault
+        ? `${r.backup_at_fault.id}, ${r.backup_at_fault.rows} rows, ${fmtMs(r.backup_at_fault.age_at_fault_ms)} old`
+        : 'n/a',
     ],
-    ['restored', r.restored_backup ? `${r.restored_backup.id} (${r.restored_backup.rows} rows, from ${r.restored_backup.from})` : 'nothing to restore'],
+    [
+      'restored',
+      r.restored_backup
+        ? `${r.restored_backup.id} (${r.restored_backup.rows} rows, from ${r.restored_backup.from})`
+        : 'nothing to restore',
+    ],
     ...r.checks.map((c): [string, string] => [`check: ${c.name}`, `${c.ok ? 'ok' : 'FAILED'} (${c.detail})`]),
-    ['objectives', r.objectives.missed.length ? `MISSED: ${r.objectives.missed.join('; ')}` : objectivesText(r)],
+    [
+      'objectives',
+      r.objectives.missed.length ? `MISSED: ${r.objectives.missed.join('; ')}` : objectivesText(r),
+    ],
     ['result', r.passed ? 'PASSED' : 'FAILED'],
   ];
 }
@@ -58,7 +74,9 @@ export function formatMarkdown(r: DrillReport): string {
     '',
     '| t | step | detail |',
     '|---|---|---|',
-    ...r.timeline.map((e) => `| +${(e.t_ms / 1000).toFixed(2)}s | ${escape(e.step)} | ${escape(e.detail ?? '')} |`),
+    ...r.timeline.map(
+      (e) => `| +${(e.t_ms / 1000).toFixed(2)}s | ${escape(e.step)} | ${escape(e.detail ?? '')} |`,
+    ),
     '',
     '## What the numbers mean',
     '',

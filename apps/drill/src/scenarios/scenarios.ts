@@ -33,7 +33,10 @@ async function offlineRestore(ctx: ScenarioContext, from: 'local' | 's3'): Promi
   const { target, timeline } = ctx;
   timeline.mark('stop the API', 'scale to 0: nothing may write while the file is replaced');
   await target.stopApi();
-  timeline.mark('restore', `the newest verified backup, offline, from ${from === 's3' ? 'the offsite copy' : 'the backup volume'}`);
+  timeline.mark(
+    'restore',
+    `the newest verified backup, offline, from ${from === 's3' ? 'the offsite copy' : 'the backup volume'}`,
+  );
   const restored = await target.restoreOffline(from);
   timeline.mark('restored', `${restored.id} (${restored.rows} rows, taken ${restored.createdAt})`);
   await target.startApi();
@@ -89,21 +92,39 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       const code = await pollUntil(
         'the agent to detect the corruption',
         async () => {
-          const res = await http<{ code?: string }>(`${agent}/backups`, { method: 'POST', token: target.token, timeoutMs: 60_000 });
-          return res.status === 503 && res.body.code === 'SOURCE_DATABASE_CORRUPT' ? res.body.code : undefined;
+          const res = await http<{ code?: string }>(`${agent}/backups`, {
+            method: 'POST',
+            token: target.token,
+            timeoutMs: 60_000,
+          });
+          return res.status === 503 && res.body.code === 'SOURCE_DATABASE_CORRUPT'
+            ? res.body.code
+            : undefined;
         },
-        { timeoutMs, intervalMs: 1000, onWait: (ms) => timeline.progress(`still no detection after ${Math.round(ms / 1000)}s`) },
+        {
+          timeoutMs,
+          intervalMs: 1000,
+          onWait: (ms) => timeline.progress(`still no detection after ${Math.round(ms / 1000)}s`),
+        },
       );
       timeline.mark('detected', `a backup attempt failed with ${code}`);
-      timeline.mark('restore', 'the newest verified backup, online, through the agent (POST /restore/latest)');
+      timeline.mark(
+        'restore',
+        'the newest verified backup, online, through the agent (POST /restore/latest)',
+      );
       const result = await httpOk<{
         restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
         notes: string[];
-      }>(`${agent}/restore/latest`, { method: 'POST', token: target.token, timeoutMs: 120_000 }).catch((err: HttpError) => {
-        throw new Error(`online restore failed: ${err.message}`);
-      });
+      }>(`${agent}/restore/latest`, { method: 'POST', token: target.token, timeoutMs: 120_000 }).catch(
+        (err: HttpError) => {
+          throw new Error(`online restore failed: ${err.message}`);
+        },
+      );
       const r = result.restored;
-      timeline.mark('restored', `${r.id} (${r.rows} rows)${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`);
+      timeline.mark(
+        'restored',
+        `${r.id} (${r.rows} rows)${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`,
+      );
       return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
     },
   },

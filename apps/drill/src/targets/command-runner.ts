@@ -27,10 +27,17 @@ export const runCommand: CommandRunner = (command, args, input, env) =>
   });
 
 /** Runs a command and fails with its stderr when it exits non-zero. */
-export async function mustRun(run: CommandRunner, command: string, args: readonly string[], input?: string): Promise<string> {
+export async function mustRun(
+  run: CommandRunner,
+  command: string,
+  args: readonly string[],
+  input?: string,
+): Promise<string> {
   const result = await run(command, args, input);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }

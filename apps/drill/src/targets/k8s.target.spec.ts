@@ -5,13 +5,21 @@ import { K8sTarget } from './k8s.target';
  * kubectl against a cluster is a boundary these machines cannot start: a fake runner answers the
  * commands, and the tests check what the adapter asks Kubernetes to do.
  */
-function fakeKubectl(answers: [RegExp, Partial<CommandResult> | ((input?: string) => Partial<CommandResult>)][]) {
+function fakeKubectl(
+  answers: [RegExp, Partial<CommandResult> | ((input?: string) => Partial<CommandResult>)][],
+) {
   const calls: { args: string; input?: string }[] = [];
   const run: CommandRunner = async (command, args, input) => {
     const line = `${command} ${args.join(' ')}`;
     calls.push({ args: line, input });
     for (const [pattern, answer] of answers) {
-      if (pattern.test(line)) return { code: 0, stdout: '', stderr: '', ...(typeof answer === 'function' ? answer(input) : answer) };
+      if (pattern.test(line))
+        return {
+          code: 0,
+          stdout: '',
+          stderr: '',
+          ...(typeof answer === 'function' ? answer(input) : answer),
+        };
     }
     return { code: 0, stdout: '', stderr: '' };
   };
@@ -26,8 +34,14 @@ const deployment = {
           {
             name: 'backup-agent',
             env: [
-              { name: 'BACKUP_TOKEN', valueFrom: { secretKeyRef: { name: 'pra-backup-token', key: 'token' } } },
-              { name: 'S3_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'minio-credentials', key: 'MINIO_ROOT_USER' } } },
+              {
+                name: 'BACKUP_TOKEN',
+                valueFrom: { secretKeyRef: { name: 'pra-backup-token', key: 'token' } },
+              },
+              {
+                name: 'S3_ACCESS_KEY_ID',
+                valueFrom: { secretKeyRef: { name: 'minio-credentials', key: 'MINIO_ROOT_USER' } },
+              },
               { name: 'DB_PATH', value: '/elsewhere.db' },
             ],
             envFrom: [{ configMapRef: { name: 'backup-agent-config-abc' } }],
@@ -92,10 +106,17 @@ describe('K8sTarget', () => {
     ]);
     const target = new K8sTarget('pra', 'tok', run);
     const local = (await target.restoreJob('local')) as unknown as typeof restoreJobJson;
-    expect(local.spec.template.spec.containers[0].args).toEqual(['restore', '--offline', '--id', '$(BACKUP_ID)']);
+    expect(local.spec.template.spec.containers[0].args).toEqual([
+      'restore',
+      '--offline',
+      '--id',
+      '$(BACKUP_ID)',
+    ]);
 
     const job = (await target.restoreJob('s3')) as unknown as {
-      spec: { template: { spec: { containers: { args: string[]; env: { name: string }[]; envFrom: unknown[] }[] } } };
+      spec: {
+        template: { spec: { containers: { args: string[]; env: { name: string }[]; envFrom: unknown[] }[] } };
+      };
     };
     const c = job.spec.template.spec.containers[0];
     expect(c.args).toEqual(['restore', '--offline', '--id', '$(BACKUP_ID)', '--from', 's3']);
@@ -105,7 +126,9 @@ describe('K8sTarget', () => {
   });
 
   it('fails with kubectl stderr when a command fails', async () => {
-    const { run } = fakeKubectl([[/scale/, { code: 1, stderr: 'Error from server (NotFound): deployments.apps "api" not found' }]]);
+    const { run } = fakeKubectl([
+      [/scale/, { code: 1, stderr: 'Error from server (NotFound): deployments.apps "api" not found' }],
+    ]);
     await expect(new K8sTarget('pra', 'tok', run).startApi()).rejects.toThrow(/NotFound.*"api" not found/);
   });
 });

@@ -72,7 +72,8 @@ export class K8sTarget implements DrillTarget {
       this.tokenValue = Buffer.from(b64.trim(), 'base64').toString('utf8') || undefined;
     }
     const agent = await this.agentContainer();
-    this.offsiteConfigured = (agent.env ?? []).some((e) => e.name === 'S3_BUCKET') || (await this.agentEnvHasS3(agent));
+    this.offsiteConfigured =
+      (agent.env ?? []).some((e) => e.name === 'S3_BUCKET') || (await this.agentEnvHasS3(agent));
     [this.apiPort, this.agentPort] = [await freePort(), await freePort()];
     this.forwards = [
       new PortForward(this.namespace, 'svc/api', this.apiPort, 80),
@@ -126,17 +127,29 @@ export class K8sTarget implements DrillTarget {
     await this.kubectl(['delete', 'job', 'sqlite-restore', '--ignore-not-found', '--wait=true']);
     const job = await this.restoreJob(from);
     await this.kubectl(['apply', '-f', '-'], JSON.stringify(job));
-    await this.kubectl(['wait', '--for=condition=complete', 'job/sqlite-restore', '--timeout=600s']).catch(async (err: Error) => {
-      const logs = await this.kubectl(['logs', 'job/sqlite-restore']).catch(() => '');
-      throw new Error(`the restore Job did not complete: ${err.message}\n${logs}`);
-    });
+    await this.kubectl(['wait', '--for=condition=complete', 'job/sqlite-restore', '--timeout=600s']).catch(
+      async (err: Error) => {
+        const logs = await this.kubectl(['logs', 'job/sqlite-restore']).catch(() => '');
+        throw new Error(`the restore Job did not complete: ${err.message}\n${logs}`);
+      },
+    );
     const result = parseRestoreOutput(await this.kubectl(['logs', 'job/sqlite-restore']));
     const r = result.restored;
     return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
   }
 
   async corruptDatabase(): Promise<string> {
-    const out = await this.kubectl(['exec', 'deploy/api', '-c', 'backup-agent', '--', 'node', '-e', DAMAGE_DB_SCRIPT, '/data/app.db']);
+    const out = await this.kubectl([
+      'exec',
+      'deploy/api',
+      '-c',
+      'backup-agent',
+      '--',
+      'node',
+      '-e',
+      DAMAGE_DB_SCRIPT,
+      '/data/app.db',
+    ]);
     return `${out.trim()} in /data/app.db (kubectl exec into the backup-agent container)`;
   }
 
@@ -146,9 +159,12 @@ export class K8sTarget implements DrillTarget {
    */
   async restoreJob(from: 'local' | 's3'): Promise<K8sObject> {
     const manifest = readFileSync(join(repoRoot(), 'deploy/k8s/jobs/restore.yaml'), 'utf8');
-    const job = JSON.parse(await this.kubectl(['create', '--dry-run=client', '-o', 'json', '-f', '-'], manifest)) as K8sObject;
+    const job = JSON.parse(
+      await this.kubectl(['create', '--dry-run=client', '-o', 'json', '-f', '-'], manifest),
+    ) as K8sObject;
     if (from === 's3') {
-      const container = (job.spec['template'] as { spec: { containers: ContainerSpec[] } }).spec.containers[0];
+      const container = (job.spec['template'] as { spec: { containers: ContainerSpec[] } }).spec
+        .containers[0];
       const agent = await this.agentContainer();
       container.args = [...(container.args ?? []), '--from', 's3'];
       const own = new Set((container.env ?? []).map((e) => e.name));
@@ -164,7 +180,10 @@ export class K8sTarget implements DrillTarget {
     };
     const pod = deployment.spec.template.spec;
     const agent = [...(pod.initContainers ?? []), ...pod.containers].find((c) => c.name === 'backup-agent');
-    if (!agent) throw new Error('no backup-agent container in deployment/api: the drill needs the sidecar mode (deploy/k8s/base)');
+    if (!agent)
+      throw new Error(
+        'no backup-agent container in deployment/api: the drill needs the sidecar mode (deploy/k8s/base)',
+      );
     return agent;
   }
 
@@ -172,7 +191,9 @@ export class K8sTarget implements DrillTarget {
     for (const ref of agent.envFrom ?? []) {
       const name = (ref as { configMapRef?: { name?: string } }).configMapRef?.name;
       if (!name) continue;
-      const data = await this.kubectl(['get', 'configmap', name, '-o', 'jsonpath={.data.S3_BUCKET}']).catch(() => '');
+      const data = await this.kubectl(['get', 'configmap', name, '-o', 'jsonpath={.data.S3_BUCKET}']).catch(
+        () => '',
+      );
       if (data.trim()) return true;
     }
     return false;
@@ -205,9 +226,13 @@ class PortForward {
 
   start(): void {
     if (this.stopped) return;
-    this.child = spawn('kubectl', ['-n', this.namespace, 'port-forward', this.resource, `${this.localPort}:${this.remotePort}`], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      'kubectl',
+      ['-n', this.namespace, 'port-forward', this.resource, `${this.localPort}:${this.remotePort}`],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.child.on('exit', () => {
       if (!this.stopped) setTimeout(() => this.start(), 500);
     });
@@ -233,5 +258,3 @@ class PortForward {
     }
   }
 }
-
-

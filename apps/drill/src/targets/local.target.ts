@@ -80,7 +80,9 @@ export class LocalTarget implements DrillTarget {
     );
     if (running && existsSync(this.pidFile('api'))) {
       if (this.needsOffsite && !this.offsite) {
-        throw new Error('this scenario needs offsite copies: run make dev with S3_* set, or stop make dev to let the drill start its own');
+        throw new Error(
+          'this scenario needs offsite copies: run make dev with S3_* set, or stop make dev to let the drill start its own',
+        );
       }
       return;
     }
@@ -129,7 +131,14 @@ export class LocalTarget implements DrillTarget {
   }
 
   async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
-    const args = [join(repoRoot(), 'dist/apps/backup-agent/main.js'), 'restore', '--latest', '--offline', '--from', from];
+    const args = [
+      join(repoRoot(), 'dist/apps/backup-agent/main.js'),
+      'restore',
+      '--latest',
+      '--offline',
+      '--from',
+      from,
+    ];
     // The serving agent may hold the operation lock for a scheduled backup: retry on "busy" (5).
     // Asynchronous on purpose: the local S3 server of a backup-loss drill runs in this process.
     for (let attempt = 1; ; attempt++) {
@@ -183,14 +192,21 @@ export class LocalTarget implements DrillTarget {
     };
     const logFile = join(this.varDir, 'dev.log');
     mkdirSync(this.varDir, { recursive: true });
-    this.supervisor = spawn(process.execPath, [join(repoRoot(), 'tools/dev.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.supervisor = spawn(process.execPath, [join(repoRoot(), 'tools/dev.mjs')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const log: string[] = [];
     this.supervisor.stdout?.on('data', (d) => log.push(String(d)));
     this.supervisor.stderr?.on('data', (d) => log.push(String(d)));
     this.supervisor.on('exit', () => writeFileSync(logFile, log.join('')));
     await pollUntil(
       'the private instance to answer',
-      async () => ((await http(`${this.agent}/health`)).status === 200 && (await http(`${this.api}/ready`)).status === 200 ? true : undefined),
+      async () =>
+        (await http(`${this.agent}/health`)).status === 200 &&
+        (await http(`${this.api}/ready`)).status === 200
+          ? true
+          : undefined,
       { timeoutMs: 30_000 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; its output:\n${log.join('')}`);
@@ -220,7 +236,6 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
 
 /**
  * A local S3 server (s3rver, a development dependency) standing in for the cluster's MinIO, so

@@ -46,18 +46,33 @@ export class PodmanTarget implements DrillTarget {
   }
 
   async setup(): Promise<void> {
-    const pods = (await this.podman(['pod', 'ps', '--filter', 'label=app.kubernetes.io/name=api', '--format', '{{.Name}}']))
+    const pods = (
+      await this.podman([
+        'pod',
+        'ps',
+        '--filter',
+        'label=app.kubernetes.io/name=api',
+        '--format',
+        '{{.Name}}',
+      ])
+    )
       .split('\n')
       .filter(Boolean);
     if (pods.length !== 1) {
-      throw new Error(`expected one pod labelled app.kubernetes.io/name=api, found ${pods.length}: play deploy/k8s/base first (make ci-podman)`);
+      throw new Error(
+        `expected one pod labelled app.kubernetes.io/name=api, found ${pods.length}: play deploy/k8s/base first (make ci-podman)`,
+      );
     }
     this.pod = pods[0];
-    const containers = (await this.podman(['ps', '-a', '--filter', `pod=${this.pod}`, '--format', '{{.Names}}'])).split('\n');
+    const containers = (
+      await this.podman(['ps', '-a', '--filter', `pod=${this.pod}`, '--format', '{{.Names}}'])
+    ).split('\n');
     this.apiContainer = containers.find((n) => n.endsWith('-api')) ?? '';
     this.agentContainer = containers.find((n) => n.endsWith('-backup-agent')) ?? '';
     if (!this.apiContainer || !this.agentContainer) {
-      throw new Error(`pod ${this.pod} has no api and backup-agent containers (found: ${containers.join(', ')})`);
+      throw new Error(
+        `pod ${this.pod} has no api and backup-agent containers (found: ${containers.join(', ')})`,
+      );
     }
   }
 
@@ -91,17 +106,45 @@ export class PodmanTarget implements DrillTarget {
 
   async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
     const out = await this.podman([
-      'run', '--rm', '--user', '10001:10001', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL',
-      '-v', 'pra-data:/data', '-v', 'pra-backup:/backup',
-      '-e', 'DB_PATH=/data/app.db', '-e', 'BACKUP_DIR=/backup', '-e', 'BACKUP_VERIFY=full',
-      this.options.agentImage, 'restore', '--latest', '--offline', '--from', from,
+      'run',
+      '--rm',
+      '--user',
+      '10001:10001',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--cap-drop',
+      'ALL',
+      '-v',
+      'pra-data:/data',
+      '-v',
+      'pra-backup:/backup',
+      '-e',
+      'DB_PATH=/data/app.db',
+      '-e',
+      'BACKUP_DIR=/backup',
+      '-e',
+      'BACKUP_VERIFY=full',
+      this.options.agentImage,
+      'restore',
+      '--latest',
+      '--offline',
+      '--from',
+      from,
     ]);
     const { restored } = parseRestoreOutput(out);
     return { id: restored.id, createdAt: restored.created_at, rows: restored.rows, from: restored.from };
   }
 
   async corruptDatabase(): Promise<string> {
-    const out = await this.podman(['exec', this.agentContainer, 'node', '-e', DAMAGE_DB_SCRIPT, '/data/app.db']);
+    const out = await this.podman([
+      'exec',
+      this.agentContainer,
+      'node',
+      '-e',
+      DAMAGE_DB_SCRIPT,
+      '/data/app.db',
+    ]);
     return `${out.trim()} in /data/app.db (podman exec into ${this.agentContainer})`;
   }
 
@@ -117,4 +160,3 @@ export class PodmanTarget implements DrillTarget {
     return mustRun(this.run, 'podman', args);
   }
 }
-

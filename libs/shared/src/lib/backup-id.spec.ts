@@ -11,7 +11,11 @@ describe('backup ids', () => {
   it('accepts the workshop naming with or without .db', () => {
     expect(parseBackupId('app-1772098321')).toEqual({ id: 'app-1772098321', seconds: 1772098321, seq: 1 });
     expect(parseBackupId('app-1772098321.db')).toEqual({ id: 'app-1772098321', seconds: 1772098321, seq: 1 });
-    expect(parseBackupId('app-1772098321-3.db')).toEqual({ id: 'app-1772098321-3', seconds: 1772098321, seq: 3 });
+    expect(parseBackupId('app-1772098321-3.db')).toEqual({
+      id: 'app-1772098321-3',
+      seconds: 1772098321,
+      seq: 3,
+    });
   });
 
   it.each([

@@ -17,8 +17,12 @@ describe('db schema', () => {
 
   it('adopts a workshop database that already has events and no counters', () => {
     const db = new Database(':memory:');
-    db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, message TEXT NOT NULL)');
-    db.exec(`INSERT INTO events (ts, message) VALUES ('2026-01-01T00:00:00Z', 'a'), ('2026-01-01T00:00:01Z', 'b')`);
+    db.exec(
+      'CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, message TEXT NOT NULL)',
+    );
+    db.exec(
+      `INSERT INTO events (ts, message) VALUES ('2026-01-01T00:00:00Z', 'a'), ('2026-01-01T00:00:01Z', 'b')`,
+    );
     expect(countEvents(db)).toBe(2);
     migrate(db);
     expect(countEvents(db)).toBe(2);

@@ -67,9 +67,7 @@ export function countEvents(db: Database): number {
       | undefined;
     if (row) return row.value;
   }
-  const hasEvents = db
-    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`)
-    .get();
+  const hasEvents = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).get();
   if (!hasEvents) return 0;
   return (db.prepare(`SELECT count(*) AS n FROM events`).get() as { n: number }).n;
 }

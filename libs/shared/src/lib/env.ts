@@ -51,12 +51,7 @@ export function readPort(env: Env, name: string, fallback: number): number {
   return readInt(env, name, fallback, { min: 0, max: 65535 });
 }
 
-export function readEnum<T extends string>(
-  env: Env,
-  name: string,
-  fallback: T,
-  allowed: readonly T[],
-): T {
+export function readEnum<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());

@@ -36,7 +36,7 @@ export class JsonErrorFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const r = (typeof response === 'object' && response) as Record<string, unknown> | false;
       const code = r && typeof r['code'] === 'string' ? r['code'] : codeForStatus(status);
-      const message = r ? flatten(r['message']) ?? exception.message : String(response);
+      const message = r ? (flatten(r['message']) ?? exception.message) : String(response);
       return errorBody(status, code, message);
     }
 

@@ -28,7 +28,9 @@ export function seedEventsDb(path: string, rows: number, prefix = 'seed'): numbe
 export function readMessages(path: string): string[] {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT message FROM events ORDER BY id').all() as { message: string }[]).map((r) => r.message);
+    return (db.prepare('SELECT message FROM events ORDER BY id').all() as { message: string }[]).map(
+      (r) => r.message,
+    );
   } finally {
     db.close();
   }
