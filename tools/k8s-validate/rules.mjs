@@ -497,6 +497,25 @@ function checkApi(r, render, objects, mode) {
   );
 }
 
+/** A one-shot agent pod (CronJob, restore Job): the paths of the workshop and both volumes. */
+function checkAgentVolumes(r, pre, spec, c, env) {
+  r.expect(
+    env.DB_PATH?.value === '/data/app.db' && env.BACKUP_DIR?.value === '/backup',
+    `${pre}: DB_PATH and BACKUP_DIR`,
+    JSON.stringify(env),
+  );
+  r.expect(
+    mountOf(spec, c, '/data')?.volume?.persistentVolumeClaim?.claimName === 'pra-data',
+    `${pre}: mounts pra-data`,
+    '',
+  );
+  r.expect(
+    mountOf(spec, c, '/backup')?.volume?.persistentVolumeClaim?.claimName === 'pra-backup',
+    `${pre}: mounts pra-backup`,
+    '',
+  );
+}
+
 function checkCronJob(r, render, objects) {
   const pre = `[${render.name}] CronJob sqlite-backup`;
   const cj = find(objects, 'CronJob', 'sqlite-backup');
@@ -525,21 +544,7 @@ function checkCronJob(r, render, objects) {
     `${c?.image} ${JSON.stringify(c?.args)}`,
   );
   const env = resolveEnv(c ?? {}, objects);
-  r.expect(
-    env.DB_PATH?.value === '/data/app.db' && env.BACKUP_DIR?.value === '/backup',
-    `${pre}: DB_PATH and BACKUP_DIR`,
-    JSON.stringify(env),
-  );
-  r.expect(
-    mountOf(spec, c, '/data')?.volume?.persistentVolumeClaim?.claimName === 'pra-data',
-    `${pre}: mounts pra-data`,
-    '',
-  );
-  r.expect(
-    mountOf(spec, c, '/backup')?.volume?.persistentVolumeClaim?.claimName === 'pra-backup',
-    `${pre}: mounts pra-backup`,
-    '',
-  );
+  checkAgentVolumes(r, pre, spec, c, env);
   r.expect(
     podAffinityToApi(spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution),
     `${pre}: runs on the api pod's node (pod affinity; pra-data is ReadWriteOnce)`,
@@ -632,21 +637,7 @@ function checkRestoreJob(r, render, objects) {
     `${pre}: BACKUP_ID="${wanted}"${wanted ? '' : ' (latest)'}`,
     JSON.stringify(env.BACKUP_ID),
   );
-  r.expect(
-    env.DB_PATH?.value === '/data/app.db' && env.BACKUP_DIR?.value === '/backup',
-    `${pre}: DB_PATH and BACKUP_DIR`,
-    JSON.stringify(env),
-  );
-  r.expect(
-    mountOf(spec, c, '/data')?.volume?.persistentVolumeClaim?.claimName === 'pra-data',
-    `${pre}: mounts pra-data`,
-    '',
-  );
-  r.expect(
-    mountOf(spec, c, '/backup')?.volume?.persistentVolumeClaim?.claimName === 'pra-backup',
-    `${pre}: mounts pra-backup`,
-    '',
-  );
+  checkAgentVolumes(r, pre, spec, c, env);
   r.expect(
     spec.restartPolicy === 'Never' && job.spec.backoffLimit === 0,
     `${pre}: runs once (restartPolicy Never, backoffLimit 0)`,

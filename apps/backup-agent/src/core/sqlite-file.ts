@@ -178,12 +178,12 @@ export function inspectDatabase(path: string, mode: VerifyMode): Inspection {
   }
 }
 
-/** Rows of a live database (WAL-aware, read-write open so the -shm can be used). null if unreadable. */
-export function countRows(path: string): number | null {
+/** Runs `read` on a live database (read-write open so its -shm can be used); null when unreadable. */
+function readLive<T>(path: string, read: (db: Database.Database) => T): T | null {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { fileMustExist: true, timeout: 5000 });
-    return countEvents(db);
+    return read(db);
   } catch {
     return null;
   } finally {
@@ -191,16 +191,13 @@ export function countRows(path: string): number | null {
   }
 }
 
+/** Rows of a live database (WAL-aware). null if unreadable. */
+export function countRows(path: string): number | null {
+  return readLive(path, countEvents);
+}
+
 export function pageSizeOf(path: string): number | null {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(path, { fileMustExist: true, timeout: 5000 });
-    return Number(db.pragma('page_size', { simple: true }));
-  } catch {
-    return null;
-  } finally {
-    db?.close();
-  }
+  return readLive(path, (db) => Number(db.pragma('page_size', { simple: true })));
 }
 
 export function isCorruptionError(err: unknown): boolean {
