@@ -14,6 +14,8 @@ Starts the pra-kit API. Configuration is read from environment variables:
   MAX_MESSAGE_LENGTH  longest accepted message in characters (default 1000)
   DB_SYNCHRONOUS      OFF|NORMAL|FULL|EXTRA (default FULL)
   DB_BUSY_TIMEOUT_MS  wait for a lock held by another connection (default 5000)
+  API_CREATE_DB       auto|always|never: create a missing database at start (default auto:
+                      only when BACKUP_DIR holds no backup, else wait for a restore)
   LOG_LEVEL           debug|log|warn|error (default log)
 `;
 
