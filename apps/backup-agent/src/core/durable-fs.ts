@@ -8,17 +8,17 @@ import { basename, dirname, join } from 'node:path';
  * renamed into place, and the directory is fsynced after, so a name never points at partial data.
  */
 
-export async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+export function fsyncFile(path: string): Promise<void> {
+  return fsyncPath(path, 'r+');
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/** A directory is fsynced through a read-only handle (it cannot be opened for writing). */
+export function fsyncDir(dir: string): Promise<void> {
+  return fsyncPath(dir, 'r');
+}
+
+async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await open(path, flags);
   try {
     await handle.sync();
   } finally {
