@@ -23,7 +23,14 @@ export const runCommand: CommandRunner = (command, args, input, env) =>
     child.stderr.on('data', (d) => (stderr += String(d)));
     child.on('error', (err) => reject(new Error(`cannot run ${command}: ${err.message}`)));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    // A command that never reads its input (podman exec, kubectl delete...) can exit before the
+    // write lands, which fails with EPIPE. It is judged by its exit code, not by the broken pipe:
+    // an unhandled 'error' on stdin would kill the whole drill instead.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(new Error(`cannot write to ${command}: ${err.message}`));
+    });
+    if (input === undefined) child.stdin.end();
+    else child.stdin.end(input);
   });
 
 /** Runs a command and fails with its stderr when it exits non-zero. */
