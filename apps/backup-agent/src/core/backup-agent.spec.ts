@@ -290,6 +290,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
     const m = await agent.backup('manual');
     writeFileSync(join(backupDir, 'app-1795000000.db.tmp'), 'partial');
     writeFileSync(join(backupDir, 'app-1795000001.json'), '{}'); // manifest whose .db never landed
+    writeFileSync(join(backupDir, '.app-1795000002.db.remove.tmp'), 'pruned'); // removal cut short
     writeFileSync(join(temp.path, 'data', '.app.db.restore.tmp'), 'partial');
     expect((await agent.list()).map((b) => b.id)).toEqual([m.id]);
     expect(await agent.start()).toBe(true);

@@ -7,9 +7,9 @@ import {
   VerifyMode,
 } from '@pra-kit/shared';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durable-fs';
+import { fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from './durable-fs';
 import { SourceCorruptError, SourceUnavailableError } from './errors';
 import { Clock, Logger } from './ports';
 import {
@@ -114,14 +114,14 @@ export class BackupCreator {
     for (const name of names) {
       const orphanManifest = /^app-[\d-]+\.json$/.test(name) && !present.has(name.replace(/\.json$/, '.db'));
       if (name.endsWith('.tmp') || orphanManifest) {
-        await rm(join(this.options.backupDir, name), { force: true });
+        await removeGently(join(this.options.backupDir, name));
         removed.push(name);
       }
     }
     if (dataDir) {
       for (const name of await readdir(dataDir).catch(() => [] as string[])) {
         if (name.endsWith('.restore.tmp')) {
-          await rm(join(dataDir, name), { force: true });
+          await removeGently(join(dataDir, name));
           removed.push(name);
         }
       }

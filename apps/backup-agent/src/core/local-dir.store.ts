@@ -5,9 +5,9 @@ import {
   normalizeBackupId,
   readCatalogDir,
 } from '@pra-kit/shared';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFile, renameDurable, sha256File, writeFileDurable } from './durable-fs';
+import { fsyncDir, fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from './durable-fs';
 import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from './errors';
 import { BackupStore, StoredBackup } from './backup.store';
 
@@ -94,9 +94,22 @@ export class LocalDirStore implements BackupStore {
     return found.manifest;
   }
 
+  /**
+   * The .db leaves the listing first, in one rename to a hidden `.tmp` name (a crash then leaves an
+   * orphan manifest, which is never listed, and a leftover that the next backup removes); then the
+   * manifest goes, and the space is reclaimed a step at a time so the API's commits do not queue
+   * behind the freeing of the whole file.
+   */
   async remove(id: string): Promise<void> {
-    // The .db goes first: a crash in between leaves an orphan manifest, which is never listed.
-    await rm(this.pathOf(id), { force: true });
+    const doomed = join(this.dir, `.${backupFileName(normalizeBackupId(id))}.remove.tmp`);
+    try {
+      await rename(this.pathOf(id), doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     await rm(this.manifestPathOf(id), { force: true });
+    // Durable before any byte goes: the backup must never come back, shortened, under its name.
+    await fsyncDir(this.dir);
+    await removeGently(doomed);
   }
 }
