@@ -10,7 +10,7 @@ describe('snapshotDatabase', () => {
 
   it('copies, in several steps, the state committed when it began while another connection keeps writing', async () => {
     const live = join(temp.path, 'app.db');
-    const rows = seedEventsDb(live, 250_000); // ~11 MB: several 4 MiB steps
+    const rows = seedEventsDb(live, 250_000); // ~11 MB: many flushed steps
     const writer = new Database(live);
     const insert = writer.prepare('INSERT INTO events (ts, message) VALUES (?, ?)');
     let written = 0;

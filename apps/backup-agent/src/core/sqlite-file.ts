@@ -32,9 +32,10 @@ export type BackupStepHook = () => number;
 /**
  * Bytes per step of a snapshot. The copy written so far is flushed after each step, so the disk
  * never has much of it queued in front of the API's commits (their fsync). Measured with `make
- * bench` (API at a steady half-maximum rate, 77 MB backups back to back): flushing the whole copy
- * at the end put the API's p99 at 9-21x idle; 4 MiB steps at 2.2-4.4x; 256 KiB steps at 1.4-2.3x,
- * the backup taking about a third longer.
+ * bench` (77 MB backups back to back; the API's p99 against idle): flushing the whole copy at the
+ * end gave 9-21x at a steady half-maximum load; 4 MiB steps 2.2-3.6x steady and 1.8-2.4x saturated;
+ * 256 KiB steps 1.4-4.7x steady (5 runs of 7 under 2.3x) and 1.1-1.3x saturated. The backup takes
+ * about a third longer.
  */
 const SNAPSHOT_STEP_BYTES = 256 * 1024;
 
