@@ -93,6 +93,13 @@ export function resolveEnv(container, objects) {
   return env;
 }
 
+/** One check per variable: `env` (from resolveEnv) sets each name of `wanted` to its value. */
+function expectEnvValues(r, label, env, wanted) {
+  for (const [k, v] of Object.entries(wanted)) {
+    r.expect(env[k]?.value === v, `${label} ${k}=${v}`, `got ${JSON.stringify(env[k])}`);
+  }
+}
+
 function portNumber(container, port) {
   if (typeof port === 'number') return port;
   return (container.ports ?? []).find((p) => p.name === port)?.containerPort;
@@ -399,13 +406,11 @@ function checkApi(r, render, objects, mode) {
       JSON.stringify(lp),
     );
     const env = resolveEnv(api, objects);
-    for (const [k, v] of [
-      ['DB_PATH', '/data/app.db'],
-      ['BACKUP_DIR', '/backup'],
-      ['API_PORT', '8080'],
-    ]) {
-      r.expect(env[k]?.value === v, `${who}: api ${k}=${v}`, `got ${JSON.stringify(env[k])}`);
-    }
+    expectEnvValues(r, `${who}: api`, env, {
+      DB_PATH: '/data/app.db',
+      BACKUP_DIR: '/backup',
+      API_PORT: '8080',
+    });
     const d = mountOf(spec, api, '/data');
     r.expect(
       d?.volume?.persistentVolumeClaim?.claimName === 'pra-data' && !d.mount.readOnly,
@@ -464,13 +469,11 @@ function checkApi(r, render, objects, mode) {
     JSON.stringify(sidecar.livenessProbe),
   );
   const env = resolveEnv(sidecar, objects);
-  for (const [k, v] of [
-    ['DB_PATH', '/data/app.db'],
-    ['BACKUP_DIR', '/backup'],
-    ['AGENT_PORT', '8081'],
-  ]) {
-    r.expect(env[k]?.value === v, `${who}: sidecar ${k}=${v}`, `got ${JSON.stringify(env[k])}`);
-  }
+  expectEnvValues(r, `${who}: sidecar`, env, {
+    DB_PATH: '/data/app.db',
+    BACKUP_DIR: '/backup',
+    AGENT_PORT: '8081',
+  });
   r.expect(env.BACKUP_SCHEDULE?.value, `${who}: sidecar BACKUP_SCHEDULE set`, 'missing');
   r.expect(
     env.BACKUP_TOKEN?.secret === 'pra-backup-token' && env.BACKUP_TOKEN.key === 'token',
