@@ -1,6 +1,6 @@
 import { seedEventsDb } from '@pra-kit/shared/testing';
 import { randomBytes } from 'node:crypto';
-import { sha256File } from '../src/core/durable-fs';
+import { sha256File } from '../src/infra/durable-fs';
 import { Layout, makeLayout, startTestAgent, until } from './support/agent-harness';
 import { newBucketName, S3TestServer, startS3Server } from './support/s3-server';
 

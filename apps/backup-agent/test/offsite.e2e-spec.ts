@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { offsiteJournalFile } from '../src/core/offsite.factory';
+import { offsiteJournalFile } from '../src/offsite/offsite.factory';
 import { json, Layout, makeLayout, metric, startAgentProcess, until } from './support/agent-harness';
 import {
   decryptObject,

@@ -9,8 +9,8 @@ import {
   EncryptionKeyError,
   OperationInProgressError,
 } from '../core/errors';
-import { buildOffsite } from '../core/offsite.factory';
-import { Logger, systemClock } from '../core/ports';
+import { buildBackupAgent } from '../agent.factory';
+import { Logger } from '../core/ports';
 import { formatBackups, formatTable } from './cli-format';
 
 /** Exit codes of the one-shot commands (stable: scripts and Jobs rely on them). */
@@ -224,10 +224,5 @@ function parseOptions(command: string, args: string[]) {
 }
 
 function defaultAgent(config: AgentConfig, logger: Logger): BackupAgent {
-  return new BackupAgent(
-    config,
-    systemClock,
-    logger,
-    buildOffsite(config.offsite, config.backupDir, systemClock, logger),
-  );
+  return buildBackupAgent(config, { logger });
 }

@@ -12,7 +12,7 @@ import {
   LogLevelName,
   readLogLevel,
 } from '@pra-kit/shared';
-import type { OffsiteSettings } from '../core/offsite.factory';
+import type { OffsiteSettings } from '../offsite/offsite.factory';
 
 export interface RetentionPolicy {
   /** The N newest backups are always kept. */

@@ -3,8 +3,9 @@ import { makeTempDir, readMessages, seedEventsDb } from '@pra-kit/shared/testing
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from './backup-agent';
-import { sha256File } from './durable-fs';
+import { sha256File } from '../infra/durable-fs';
 import {
   BackupCorruptError,
   BackupNotFoundError,
@@ -26,10 +27,15 @@ describe('BackupAgent (core, real SQLite files)', () => {
     dbPath = join(temp.path, 'data', 'app.db');
     backupDir = join(temp.path, 'backup');
     now = Date.UTC(2026, 10, 21, 10, 0, 0);
-    agent = new BackupAgent(
-      { dbPath, backupDir, verify: 'quick', retention: { keepLast: 100, hourly: 0, daily: 0, weekly: 0 } },
-      { now: () => new Date(now) },
-      silentLogger,
+    agent = buildBackupAgent(
+      {
+        dbPath,
+        backupDir,
+        verify: 'quick',
+        retention: { keepLast: 100, hourly: 0, daily: 0, weekly: 0 },
+        offsite: null,
+      },
+      { clock: { now: () => new Date(now) }, logger: silentLogger },
     );
   });
   afterEach(() => temp.remove());
@@ -100,10 +106,9 @@ describe('BackupAgent (core, real SQLite files)', () => {
     });
 
     it('applies retention after each backup, never pruning the newest verified one', async () => {
-      const small = new BackupAgent(
-        { ...agent.config, retention: { keepLast: 2, hourly: 0, daily: 0, weekly: 0 } },
-        { now: () => new Date(now) },
-        silentLogger,
+      const small = buildBackupAgent(
+        { ...agent.config, retention: { keepLast: 2, hourly: 0, daily: 0, weekly: 0 }, offsite: null },
+        { clock: { now: () => new Date(now) }, logger: silentLogger },
       );
       seedEventsDb(dbPath, 1);
       const ids: string[] = [];

@@ -3,73 +3,26 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BackupCreator } from './backup.creator';
-import { BackupView, buildCatalog, OffsiteState } from './backup.catalog';
+import { BackupView, buildCatalog } from './backup.catalog';
 import { BackupRestorer, RestoreMode, RestoreResult } from './backup.restorer';
-import { BackupStore, StoredBackup } from './backup.store';
-import { sha256File, writeFileDurable } from './durable-fs';
+import { LocalBackupStore, StoredBackup } from './backup.store';
+import { sha256File, writeFileDurable } from '../infra/durable-fs';
 import {
   BackupCorruptError,
   BackupNotFoundError,
   DataLossSuspectedError,
   OperationInProgressError,
 } from './errors';
-import { LocalDirStore } from './local-dir.store';
-import { OperationKind, OperationLock } from './operation.lock';
-import { Clock, Logger } from './ports';
+import { OperationKind, OperationLock } from '../infra/operation.lock';
+import { Clock, Logger, Offsite } from './ports';
 import { decideRetention, RetentionPolicy } from './retention.policy';
-import { countRows, inspectDatabase, removeQuietly } from './sqlite-file';
+import { countRows, inspectDatabase, removeQuietly } from '../infra/sqlite-file';
 
 export interface AgentCoreConfig {
   readonly dbPath: string;
   readonly backupDir: string;
   readonly verify: VerifyMode;
   readonly retention: RetentionPolicy;
-}
-
-/** The offsite side (S3/MinIO), when configured. Implemented by OffsiteReplicator. */
-export interface Offsite {
-  readonly store: BackupStore;
-  /** Starts uploading in the background (serve, and the one-shot `backup`). */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** A new verified local backup exists: copy it, asynchronously, with retries. Never throws. */
-  backupCreated(manifest: BackupManifest): void;
-  /** State of a backup's offsite copy when it is not (yet) in the store. */
-  stateOf(id: string): OffsiteState | null;
-  /** What the store holds: fresh, or as last seen (with the error) when it does not answer. */
-  listRemote(): Promise<OffsiteListing>;
-  /** For /ready and /metrics. */
-  status(): OffsiteStatus;
-  /** Resolves true once nothing is left to upload, false after timeoutMs (the one-shot `backup`). */
-  drain(timeoutMs: number): Promise<boolean>;
-}
-
-export interface OffsiteListing {
-  readonly backups: StoredBackup[];
-  /** Why the store could not be listed just now (the backups are then the last ones seen). */
-  readonly error: string | null;
-}
-
-export interface OffsiteStatus {
-  /** e.g. `s3://pra-backups/pra/` */
-  readonly location: string;
-  readonly endpoint: string;
-  readonly encrypted: boolean;
-  /** null until the first check; false while the store fails. */
-  readonly healthy: boolean | null;
-  readonly lastError: { readonly code: string; readonly message: string; readonly at: Date } | null;
-  readonly consecutiveFailures: number;
-  /** Backups waiting for their offsite copy. */
-  readonly pending: number;
-  /** created_at of the oldest of them (the upload lag is measured from it). */
-  readonly oldestPendingCreatedAt: Date | null;
-  readonly uploadsTotal: number;
-  /** Failed offsite attempts (a store failure, or a backup refused by the store). */
-  readonly failuresTotal: number;
-  readonly prunedTotal: number;
-  readonly lastUploadAt: Date | null;
-  /** Backups in the store at the last listing; null before the first one. */
-  readonly remoteBackups: number | null;
 }
 
 export interface RestoreRequest {
@@ -105,12 +58,22 @@ export interface AgentStats {
   prunedTotal: number;
 }
 
+/** What a BackupAgent is built from (agent.factory.ts builds them from the configuration). */
+export interface AgentParts {
+  readonly local: LocalBackupStore;
+  /** null when offsite copies are off. */
+  readonly offsite?: Offsite | null;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
 /**
  * The backup domain's entry point, used by the HTTP API, the scheduler and the CLI alike. Every
  * backup and restore runs under the operation lock: one at a time, across processes.
  */
 export class BackupAgent {
-  readonly local: LocalDirStore;
+  readonly local: LocalBackupStore;
+  readonly offsite: Offsite | null;
   readonly stats: AgentStats = {
     backupsTaken: 0,
     failuresTotal: 0,
@@ -128,17 +91,20 @@ export class BackupAgent {
   private readonly lock: OperationLock;
   private readonly creator: BackupCreator;
   private readonly restorer: BackupRestorer;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
 
   constructor(
     readonly config: AgentCoreConfig,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    readonly offsite: Offsite | null = null,
+    parts: AgentParts,
   ) {
-    this.local = new LocalDirStore(config.backupDir);
+    this.local = parts.local;
+    this.offsite = parts.offsite ?? null;
+    this.clock = parts.clock;
+    this.logger = parts.logger;
     this.lock = new OperationLock(join(config.backupDir, '.agent.lock'));
-    this.creator = new BackupCreator(config, clock, logger);
-    this.restorer = new BackupRestorer(config, this.creator, logger);
+    this.creator = new BackupCreator(config, this.clock, this.logger);
+    this.restorer = new BackupRestorer(config, this.creator, this.logger);
   }
 
   /** What is running in this process right now, if anything. */

@@ -9,7 +9,7 @@ import {
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from './durable-fs';
+import { fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from '../infra/durable-fs';
 import { SourceCorruptError, SourceUnavailableError } from './errors';
 import { Clock, Logger } from './ports';
 import {
@@ -19,7 +19,7 @@ import {
   makeStandalone,
   removeQuietly,
   snapshotDatabase,
-} from './sqlite-file';
+} from '../infra/sqlite-file';
 
 export interface BackupCreatorOptions {
   readonly dbPath: string;

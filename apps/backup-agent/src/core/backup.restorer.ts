@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BackupCreator } from './backup.creator';
-import { fsyncFile, renameDurable, sha256File } from './durable-fs';
+import { fsyncFile, renameDurable, sha256File } from '../infra/durable-fs';
 import {
   BackupCorruptError,
   RestoreNotPossibleError,
@@ -18,7 +18,7 @@ import {
   inspectDatabase,
   pageSizeOf,
   removeQuietly,
-} from './sqlite-file';
+} from '../infra/sqlite-file';
 
 export type RestoreMode = 'online' | 'offline';
 

@@ -41,3 +41,15 @@ export interface BackupStore {
   /** Releases connections (an S3 client's sockets), so a one-shot command can exit at once. */
   close?(): void;
 }
+
+/**
+ * The local backup directory as the core uses it: a BackupStore whose files the core reads in
+ * place (to verify and restore them) and whose manifests it writes for adopted backups.
+ */
+export interface LocalBackupStore extends BackupStore {
+  readonly kind: 'local';
+  /** `<dir>/<id>.db` */
+  pathOf(id: string): string;
+  /** `<dir>/<id>.json` */
+  manifestPathOf(id: string): string;
+}

@@ -3,9 +3,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { METRICS_REGISTRY, MetricsController } from '@pra-kit/shared/nest';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
+import { buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
-import { buildOffsite } from '../core/offsite.factory';
-import { systemClock } from '../core/ports';
 import { BackupScheduler } from '../scheduler/backup.scheduler';
 import { AgentMetrics } from './agent-metrics';
 import { AGENT_CONFIG } from './agent.tokens';
@@ -39,12 +38,10 @@ export class AgentModule {
           provide: BackupAgent,
           useFactory: () =>
             options.agent ??
-            new BackupAgent(
-              config,
-              systemClock,
-              new Logger('BackupAgent'),
-              buildOffsite(config.offsite, config.backupDir, systemClock, new Logger('Offsite')),
-            ),
+            buildBackupAgent(config, {
+              logger: new Logger('BackupAgent'),
+              offsiteLogger: new Logger('Offsite'),
+            }),
         },
         OffsiteLifecycle,
         {

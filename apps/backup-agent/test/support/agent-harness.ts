@@ -3,9 +3,8 @@ import { builtEntry, freePort, makeTempDir, ServiceProcess, startService } from 
 import { join } from 'node:path';
 import request from 'supertest';
 import { AgentConfig, parseAgentConfig } from '../../src/config/agent-config';
-import { BackupAgent } from '../../src/core/backup-agent';
-import { buildOffsite } from '../../src/core/offsite.factory';
-import { silentLogger, systemClock } from '../../src/core/ports';
+import { buildBackupAgent } from '../../src/agent.factory';
+import { silentLogger } from '../../src/core/ports';
 import { createAgentApp } from '../../src/http/create-agent-app';
 
 export interface Layout {
@@ -33,8 +32,7 @@ export async function startTestAgent(layout: Layout, env: Record<string, string>
     LOG_LEVEL: 'error',
     ...env,
   });
-  const offsite = buildOffsite(config.offsite, config.backupDir, systemClock, silentLogger);
-  const agent = new BackupAgent(config, systemClock, silentLogger, offsite);
+  const agent = buildBackupAgent(config, { logger: silentLogger });
   const app: NestFastifyApplication = await createAgentApp({ config, agent, schedule: false });
   return { app, agent, config, http: () => request(app.getHttpServer()), close: () => app.close() };
 }

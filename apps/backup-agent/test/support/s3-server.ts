@@ -2,7 +2,7 @@ import { freePort, makeTempDir, REPO_ROOT } from '@pra-kit/shared/testing';
 import * as Minio from 'minio';
 import { ChildProcess, spawn } from 'node:child_process';
 import { createDecipheriv, createHash } from 'node:crypto';
-import type { S3StoreOptions } from '../../src/core/s3.store';
+import type { S3StoreOptions } from '../../src/stores/s3.store';
 
 /** s3rver accepts this key pair (it checks the access key id; it does not verify V4 signatures). */
 export const S3_ACCESS_KEY = 'S3RVER';

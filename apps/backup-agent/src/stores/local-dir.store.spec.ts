@@ -1,7 +1,7 @@
 import { BackupManifest } from '@pra-kit/shared';
 import { makeTempDir } from '@pra-kit/shared/testing';
 import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { sha256File } from './durable-fs';
+import { sha256File } from '../infra/durable-fs';
 import { join } from 'node:path';
 import { backupStoreContract } from './backup.store.contract';
 import { LocalDirStore } from './local-dir.store';

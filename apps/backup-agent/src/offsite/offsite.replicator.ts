@@ -2,14 +2,12 @@ import { BackupManifest, compareBackupIds, parseBackupId } from '@pra-kit/shared
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Offsite, OffsiteListing, OffsiteStatus } from './backup-agent';
-import { OffsiteState } from './backup.catalog';
-import { BackupStore, StoredBackup } from './backup.store';
-import { writeFileDurable } from './durable-fs';
-import { BackupDomainError, OffsiteError } from './errors';
-import { LocalDirStore } from './local-dir.store';
-import { Clock, Logger } from './ports';
-import { decideRetention, RetentionPolicy } from './retention.policy';
+import { OffsiteState } from '../core/backup.catalog';
+import { BackupStore, LocalBackupStore, StoredBackup } from '../core/backup.store';
+import { writeFileDurable } from '../infra/durable-fs';
+import { BackupDomainError, OffsiteError } from '../core/errors';
+import { Clock, Logger, Offsite, OffsiteListing, OffsiteStatus } from '../core/ports';
+import { decideRetention, RetentionPolicy } from '../core/retention.policy';
 
 export interface OffsiteReplicatorOptions {
   /** Offsite retention (BACKUP_OFFSITE_KEEP_*), usually longer than the local one. */
@@ -94,7 +92,7 @@ export class OffsiteReplicator implements Offsite {
 
   constructor(
     readonly store: BackupStore,
-    private readonly local: LocalDirStore,
+    private readonly local: LocalBackupStore,
     private readonly options: OffsiteReplicatorOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
-import { BackupCorruptError, EncryptionKeyError } from './errors';
+import { BackupCorruptError, EncryptionKeyError } from '../core/errors';
 
 /**
  * Client-side encryption of offsite copies (AES-256-GCM), so that a leaked bucket leaks no data.

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OperationInProgressError } from './errors';
+import { OperationInProgressError } from '../core/errors';
 
 export type OperationKind = 'backup' | 'restore' | 'verify' | 'prune';
 

@@ -2,12 +2,13 @@ import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listObjectNames, S3TestServer, sha256, startS3Server } from '../../test/support/s3-server';
-import { BackupAgent } from './backup-agent';
-import { buildOffsite, offsiteJournalFile } from './offsite.factory';
+import { buildBackupAgent } from '../agent.factory';
+import { BackupAgent } from '../core/backup-agent';
+import { offsiteJournalFile } from './offsite.factory';
 import { OffsiteReplicator, retryDelayMs } from './offsite.replicator';
-import { Logger } from './ports';
-import { RetentionPolicy } from './retention.policy';
-import { S3Store, S3StoreOptions } from './s3.store';
+import { Logger } from '../core/ports';
+import { RetentionPolicy } from '../core/retention.policy';
+import { S3Store, S3StoreOptions } from '../stores/s3.store';
 
 describe('retryDelayMs', () => {
   it('doubles from the base with each failure in a row, capped', () => {
@@ -54,18 +55,23 @@ describe('OffsiteReplicator (real SQLite files, real S3 server)', () => {
     options: { s3?: S3StoreOptions; retention?: RetentionPolicy; start?: boolean } = {},
   ) {
     const s3 = options.s3 ?? server.storeOptions();
-    const offsite = buildOffsite(
-      { s3, retention: options.retention ?? KEEP_ALL, retryBaseMs: 50, retryMaxMs: 200, waitSeconds: 10 },
-      backupDir(),
-      clock,
-      logger,
-    ) as OffsiteReplicator;
-    const agent = new BackupAgent(
-      { dbPath: dbPath(), backupDir: backupDir(), verify: 'quick', retention: KEEP_ALL },
-      clock,
-      logger,
-      offsite,
+    const agent = buildBackupAgent(
+      {
+        dbPath: dbPath(),
+        backupDir: backupDir(),
+        verify: 'quick',
+        retention: KEEP_ALL,
+        offsite: {
+          s3,
+          retention: options.retention ?? KEEP_ALL,
+          retryBaseMs: 50,
+          retryMaxMs: 200,
+          waitSeconds: 10,
+        },
+      },
+      { clock, logger },
     );
+    const offsite = agent.offsite as OffsiteReplicator;
     if (options.start !== false) {
       await offsite.start();
       started.push(offsite);

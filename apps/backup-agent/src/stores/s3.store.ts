@@ -21,7 +21,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BackupStore, StoredBackup } from './backup.store';
+import { BackupStore, StoredBackup } from '../core/backup.store';
 import {
   BackupConflictError,
   BackupCorruptError,
@@ -30,9 +30,9 @@ import {
   OffsiteAccessDeniedError,
   OffsiteBucketMissingError,
   OffsiteUnavailableError,
-} from './errors';
+} from '../core/errors';
 import { ENCRYPTION_ALGORITHM, OffsiteCipher } from './offsite.cipher';
-import { Logger, silentLogger } from './ports';
+import { Logger, silentLogger } from '../core/ports';
 
 export interface S3StoreOptions {
   /** e.g. `http://minio:9000`; undefined = AWS S3 for `region`. */

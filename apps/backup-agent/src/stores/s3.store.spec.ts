@@ -18,7 +18,7 @@ import {
   OffsiteAccessDeniedError,
   OffsiteBucketMissingError,
   OffsiteUnavailableError,
-} from './errors';
+} from '../core/errors';
 import { S3Store, S3StoreOptions } from './s3.store';
 
 let server: S3TestServer;

@@ -2,11 +2,11 @@ import { BackupManifest } from '@pra-kit/shared';
 import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BackupAgent } from './backup-agent';
-import { BackupStore } from './backup.store';
-import { sha256File } from './durable-fs';
-import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from './errors';
-import { silentLogger } from './ports';
+import { buildBackupAgent } from '../agent.factory';
+import { BackupStore } from '../core/backup.store';
+import { sha256File } from '../infra/durable-fs';
+import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from '../core/errors';
+import { silentLogger } from '../core/ports';
 
 /** What a store's spec gives the contract. */
 export interface StoreFixture {
@@ -35,15 +35,15 @@ export async function takeBackups(
 ): Promise<SourceBackup[]> {
   const dbPath = join(dir, 'data', 'app.db');
   let now = Date.UTC(2026, 10, 22, 8, 0, 0);
-  const agent = new BackupAgent(
+  const agent = buildBackupAgent(
     {
       dbPath,
       backupDir: join(dir, 'backup'),
       verify: 'quick',
       retention: { keepLast: 1000, hourly: 0, daily: 0, weekly: 0 },
+      offsite: null,
     },
-    { now: () => new Date(now) },
-    silentLogger,
+    { clock: { now: () => new Date(now) }, logger: silentLogger },
   );
   const taken: SourceBackup[] = [];
   for (const step of steps) {

@@ -7,9 +7,16 @@ import {
 } from '@pra-kit/shared';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from './durable-fs';
-import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from './errors';
-import { BackupStore, StoredBackup } from './backup.store';
+import {
+  fsyncDir,
+  fsyncFile,
+  removeGently,
+  renameDurable,
+  sha256File,
+  writeFileDurable,
+} from '../infra/durable-fs';
+import { BackupConflictError, BackupCorruptError, BackupNotFoundError } from '../core/errors';
+import { BackupStore, StoredBackup } from '../core/backup.store';
 
 /**
  * Backups in a local directory: `<id>.db` beside its manifest `<id>.json`. The manifest is made

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { LocalDirStore } from './local-dir.store';
+import { Clock, Logger } from '../core/ports';
+import { RetentionPolicy } from '../core/retention.policy';
+import { LocalDirStore } from '../stores/local-dir.store';
+import { S3Store, S3StoreOptions } from '../stores/s3.store';
 import { OffsiteReplicator } from './offsite.replicator';
-import { Clock, Logger } from './ports';
-import { RetentionPolicy } from './retention.policy';
-import { S3Store, S3StoreOptions } from './s3.store';
 
 /** Offsite copies as configured (AgentConfig.offsite; null when S3_BUCKET is unset). */
 export interface OffsiteSettings {
@@ -23,12 +23,12 @@ export function offsiteJournalFile(backupDir: string): string {
 }
 
 /**
- * Builds the offsite side of the agent (S3 store + replicator), or null when it is off. Used by
- * every place that builds a BackupAgent (the Nest module and the CLI), so they cannot diverge.
+ * Builds the offsite side of the agent (S3 store + replicator) beside the local store, or null when
+ * it is off. agent.factory.ts calls it; nothing else builds one.
  */
 export function buildOffsite(
   settings: OffsiteSettings | null,
-  backupDir: string,
+  local: LocalDirStore,
   clock: Clock,
   logger: Logger,
 ): OffsiteReplicator | null {
@@ -36,12 +36,12 @@ export function buildOffsite(
   const store = new S3Store(settings.s3, logger);
   return new OffsiteReplicator(
     store,
-    new LocalDirStore(backupDir),
+    local,
     {
       retention: settings.retention,
       retryBaseMs: settings.retryBaseMs,
       retryMaxMs: settings.retryMaxMs,
-      journalFile: offsiteJournalFile(backupDir),
+      journalFile: offsiteJournalFile(local.dir),
       endpoint: store.endpointName,
       encrypted: store.encrypted,
     },

@@ -1,7 +1,7 @@
 import { makeTempDir } from '@pra-kit/shared/testing';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { OperationInProgressError } from './errors';
+import { OperationInProgressError } from '../core/errors';
 import { OperationLock } from './operation.lock';
 
 /** Holds the lock from another process, like a restore Job beside the serving agent. */
