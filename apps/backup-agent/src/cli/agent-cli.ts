@@ -4,7 +4,6 @@ import { AgentConfig, parseAgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
 import {
   BackupCorruptError,
-  BackupDomainError,
   BackupNotFoundError,
   EncryptionKeyError,
   OperationInProgressError,
@@ -170,7 +169,6 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof OperationInProgressError) return EXIT.busy;
   if (err instanceof InvalidBackupIdError || err instanceof ConfigError) return EXIT.usage;
   if (err instanceof EncryptionKeyError) return EXIT.usage; // S3_ENCRYPTION_KEY is configuration
-  if (err instanceof BackupDomainError) return EXIT.failed;
   return EXIT.failed;
 }
 

@@ -2,8 +2,6 @@
  * The backup domain's errors. Each has a stable `code`; the HTTP layer maps them to a status in one
  * place (the exception filter) and the CLI to an exit code.
  */
-export { InvalidBackupIdError } from '@pra-kit/shared';
-
 export abstract class BackupDomainError extends Error {
   abstract readonly code: string;
   constructor(message: string) {
@@ -39,8 +37,6 @@ export class OperationInProgressError extends BackupDomainError {
           : 'OPERATION_IN_PROGRESS';
   }
 }
-
-export { OperationInProgressError as RestoreInProgressError };
 
 /** A backup failed its checksum or integrity check: it is refused, nothing is changed. */
 export class BackupCorruptError extends BackupDomainError {

@@ -1,4 +1,4 @@
-import { decideRetention, isoWeekKey, RetentionCandidate, selectExpired } from './retention.policy';
+import { decideRetention, isoWeekKey, RetentionCandidate, RetentionPolicy } from './retention.policy';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -12,7 +12,12 @@ function quarterHourly(days: number): RetentionCandidate[] {
   });
 }
 
-describe('selectExpired (GFS retention)', () => {
+/** The ids retention deletes, oldest first. */
+function selectExpired(list: RetentionCandidate[], policy: RetentionPolicy, now: Date): string[] {
+  return [...decideRetention(list, policy, now).expired];
+}
+
+describe('decideRetention (GFS retention)', () => {
   it('over five weeks keeps exactly the last N, the newest of each of the last hours, days and weeks', () => {
     const list = quarterHourly(35); // 2026-10-19 .. 2026-11-22 (Sunday) 23:45
     const newest = list[list.length - 1].createdAt.getTime();

@@ -27,16 +27,7 @@ export interface RetentionDecision {
   readonly expired: readonly string[];
 }
 
-/** Ids to delete, oldest first. */
-export function selectExpired(
-  list: readonly RetentionCandidate[],
-  policy: RetentionPolicy,
-  now: Date,
-): string[] {
-  return [...decideRetention(list, policy, now).expired];
-}
-
-/** Like selectExpired, with the reasons each kept backup is kept (for logs and `--dry-run`). */
+/** What to delete (`expired`, oldest first) and why each kept backup is kept. */
 export function decideRetention(
   list: readonly RetentionCandidate[],
   policy: RetentionPolicy,

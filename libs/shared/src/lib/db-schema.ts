@@ -10,8 +10,6 @@ import type { Database } from 'better-sqlite3';
  * Migrations run once at start, each in its own transaction, tracked by `PRAGMA user_version`.
  */
 
-export const EVENTS_TABLE = 'events';
-
 const MIGRATIONS: readonly string[] = [
   // 1: events + exact O(1) count
   `
