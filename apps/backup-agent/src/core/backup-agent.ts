@@ -1,4 +1,11 @@
-import { BackupManifest, BackupReason, normalizeBackupId, VerifyMode } from '@pra-kit/shared';
+import {
+  BackupManifest,
+  BackupReason,
+  manifestFor,
+  normalizeBackupId,
+  serializeManifest,
+  VerifyMode,
+} from '@pra-kit/shared';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -322,23 +329,18 @@ export class BackupAgent {
     if (!existsSync(file)) return { id: b.id, ok: false, detail: 'file disappeared' };
     const inspection = inspectDatabase(file, mode);
     if (!inspection.ok || !inspection.facts) return { id: b.id, ok: false, detail: inspection.detail };
-    const manifest: BackupManifest = {
-      format: 1,
+    const manifest = manifestFor({
       id: b.id,
-      file: `${b.id}.db`,
-      created_at: b.createdAt.toISOString(),
+      createdAt: b.createdAt,
       size: b.size,
       sha256: await sha256File(file),
-      page_size: inspection.facts.pageSize,
-      page_count: inspection.facts.pageCount,
-      rows: inspection.facts.rows,
-      schema_version: inspection.facts.schemaVersion,
-      sqlite_version: inspection.facts.sqliteVersion,
+      facts: inspection.facts,
       reason: 'imported',
-      duration_ms: 0,
-      verification: { mode, ok: true, checked_at: this.clock.now().toISOString() },
-    };
-    await writeFileDurable(this.local.manifestPathOf(b.id), `${JSON.stringify(manifest, null, 2)}\n`);
+      durationMs: 0,
+      checkedWith: mode,
+      checkedAt: this.clock.now(),
+    });
+    await writeFileDurable(this.local.manifestPathOf(b.id), serializeManifest(manifest));
     return { id: b.id, ok: true, detail: `${mode} check ok; manifest written (it had none)`, adopted: true };
   }
 }

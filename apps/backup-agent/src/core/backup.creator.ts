@@ -4,6 +4,8 @@ import {
   backupFileName,
   formatBackupId,
   manifestFileName,
+  manifestFor,
+  serializeManifest,
   VerifyMode,
 } from '@pra-kit/shared';
 import { existsSync } from 'node:fs';
@@ -75,23 +77,18 @@ export class BackupCreator {
       }
       await fsyncFile(tmp);
       const [sha256, { size }] = await Promise.all([sha256File(tmp), stat(tmp)]);
-      const manifest: BackupManifest = {
-        format: 1,
+      const manifest = manifestFor({
         id,
-        file: backupFileName(id),
-        created_at: started.toISOString(),
+        createdAt: started,
         size,
         sha256,
-        page_size: inspection.facts.pageSize,
-        page_count: inspection.facts.pageCount,
-        rows: inspection.facts.rows,
-        schema_version: inspection.facts.schemaVersion,
-        sqlite_version: inspection.facts.sqliteVersion,
+        facts: inspection.facts,
         reason,
-        duration_ms: Math.round(performance.now() - t0),
-        verification: { mode: verify, ok: true, checked_at: this.clock.now().toISOString() },
-      };
-      await writeFileDurable(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+        durationMs: Math.round(performance.now() - t0),
+        checkedWith: verify,
+        checkedAt: this.clock.now(),
+      });
+      await writeFileDurable(manifestPath, serializeManifest(manifest));
       await renameDurable(tmp, join(backupDir, backupFileName(id)));
       this.logger.log(
         `backup ${id} (${reason}): ${manifest.rows} rows, ${size} bytes, ${verify}_check ok, ${manifest.duration_ms} ms`,

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { countEvents, VerifyMode } from '@pra-kit/shared';
+import { countEvents, DatabaseFacts, VerifyMode } from '@pra-kit/shared';
 
 /**
  * SQLite-level operations on files: the online snapshot and the inspection/verification of a
@@ -11,19 +11,11 @@ import { countEvents, VerifyMode } from '@pra-kit/shared';
 /** "Copy every remaining page in the next step" (restores). */
 const ALL_PAGES = 0x7fffffff;
 
-export interface DbFacts {
-  readonly pageSize: number;
-  readonly pageCount: number;
-  readonly rows: number;
-  readonly schemaVersion: number;
-  readonly sqliteVersion: string;
-}
-
 export interface Inspection {
   readonly ok: boolean;
   /** "ok", or the first problems reported by the check, or why the file could not be read. */
   readonly detail: string;
-  readonly facts: DbFacts | null;
+  readonly facts: DatabaseFacts | null;
 }
 
 /** Progress hook: return a page count for the next step (0 to hold the lock and wait). */
@@ -170,7 +162,7 @@ export function inspectDatabase(path: string, mode: VerifyMode): Inspection {
     >[];
     const problems = rows.map((r) => Object.values(r)[0]);
     const ok = problems.length === 1 && problems[0] === 'ok';
-    const facts: DbFacts = {
+    const facts: DatabaseFacts = {
       pageSize: Number(db.pragma('page_size', { simple: true })),
       pageCount: Number(db.pragma('page_count', { simple: true })),
       schemaVersion: Number(db.pragma('user_version', { simple: true })),

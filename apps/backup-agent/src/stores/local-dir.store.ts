@@ -4,6 +4,7 @@ import {
   manifestFileName,
   normalizeBackupId,
   readCatalogDir,
+  serializeManifest,
 } from '@pra-kit/shared';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ export class LocalDirStore implements BackupStore {
           `the file to store has sha256 ${copied}, its manifest says ${manifest.sha256}`,
         );
       }
-      await writeFileDurable(this.manifestPathOf(id), `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFileDurable(this.manifestPathOf(id), serializeManifest(manifest));
       await renameDurable(tmp, this.pathOf(id));
     } catch (err) {
       await rm(tmp, { force: true });

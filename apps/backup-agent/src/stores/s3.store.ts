@@ -14,7 +14,8 @@ import {
   compareBackupIds,
   normalizeBackupId,
   parseBackupId,
-  parseManifest,
+  parseManifestText,
+  serializeManifest,
 } from '@pra-kit/shared';
 import { createHash, Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -179,7 +180,7 @@ export class S3Store implements BackupStore {
       existing.ContentLength === expectedSize &&
       (existing.Metadata?.['key-id'] ?? 'none') === (this.cipher?.keyId ?? 'none');
     if (!complete) await this.upload(id, manifest, sourceFile, expectedSize, !existing);
-    const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    const body = Buffer.from(serializeManifest(manifest));
     await this.call(`write the manifest of ${id} to`, () =>
       this.client.send(
         new PutObjectCommand({
@@ -392,12 +393,8 @@ export class S3Store implements BackupStore {
       if (httpStatus(err) === 404) return undefined;
       throw this.failure(err, `read the manifest of ${id} from`);
     }
-    try {
-      const manifest = parseManifest(JSON.parse(text));
-      return manifest && manifest.id === id ? manifest : null;
-    } catch {
-      return null;
-    }
+    const manifest = parseManifestText(text);
+    return manifest && manifest.id === id ? manifest : null;
   }
 
   private async head(key: string): Promise<HeadObjectCommandOutput | null> {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareBackupIds, parseBackupId } from './backup-id';
-import { BackupManifest, MANIFEST_SUFFIX, parseManifest } from './backup-manifest';
+import { BackupManifest, MANIFEST_SUFFIX, parseManifestText } from './backup-manifest';
 
 /**
  * Read-only view of a backup directory, shared by the API (`/status`) and the agent's catalog.
@@ -76,9 +76,9 @@ function withManifest(
   if (!present.has(manifestName)) return { ...fallback, manifestProblem: 'no manifest' };
   let manifest: BackupManifest | null;
   try {
-    manifest = parseManifest(JSON.parse(readFileSync(join(dir, manifestName), 'utf8')));
+    manifest = parseManifestText(readFileSync(join(dir, manifestName), 'utf8'));
   } catch {
-    manifest = null;
+    manifest = null; // removed since the listing
   }
   if (!manifest || manifest.id !== id) return { ...fallback, manifestProblem: 'manifest unreadable' };
   if (manifest.size !== size) {

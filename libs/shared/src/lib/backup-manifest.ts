@@ -1,4 +1,4 @@
-import { parseBackupId } from './backup-id';
+import { backupFileName, parseBackupId } from './backup-id';
 
 /**
  * The manifest written beside every backup (`<id>.json`). It is written, fsynced and renamed into
@@ -31,6 +31,68 @@ export interface BackupManifest {
 
 export type VerifyMode = 'quick' | 'full';
 export type BackupReason = 'scheduled' | 'manual' | 'pre-restore' | 'imported';
+
+/** What SQLite says about a backup file, as its manifest records it. */
+export interface DatabaseFacts {
+  readonly pageSize: number;
+  readonly pageCount: number;
+  /** Events in the database. */
+  readonly rows: number;
+  /** `PRAGMA user_version`: the schema's migration level. */
+  readonly schemaVersion: number;
+  readonly sqliteVersion: string;
+}
+
+/** What a manifest is made of. */
+export interface ManifestInput {
+  readonly id: string;
+  /** When the snapshot's read transaction started (for an adopted file: the time in its name). */
+  readonly createdAt: Date;
+  readonly size: number;
+  readonly sha256: string;
+  readonly facts: DatabaseFacts;
+  readonly reason: BackupReason;
+  /** How long taking it took; 0 for a file adopted by `verify`. */
+  readonly durationMs: number;
+  /** The check it passed: a manifest is written only for a backup that passed it. */
+  readonly checkedWith: VerifyMode;
+  readonly checkedAt: Date;
+}
+
+/** The one way a manifest is built (a new backup, an adopted file). */
+export function manifestFor(input: ManifestInput): BackupManifest {
+  const { facts } = input;
+  return {
+    format: 1,
+    id: input.id,
+    file: backupFileName(input.id),
+    created_at: input.createdAt.toISOString(),
+    size: input.size,
+    sha256: input.sha256,
+    page_size: facts.pageSize,
+    page_count: facts.pageCount,
+    rows: facts.rows,
+    schema_version: facts.schemaVersion,
+    sqlite_version: facts.sqliteVersion,
+    reason: input.reason,
+    duration_ms: input.durationMs,
+    verification: { mode: input.checkedWith, ok: true, checked_at: input.checkedAt.toISOString() },
+  };
+}
+
+/** The one way a manifest is written, on a volume or in a bucket: indented JSON and a newline. */
+export function serializeManifest(manifest: BackupManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Reads a manifest file's text; null (never throws) when it is not JSON or not one of ours. */
+export function parseManifestText(text: string): BackupManifest | null {
+  try {
+    return parseManifest(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
 
 export const MANIFEST_SUFFIX = '.json';
 
