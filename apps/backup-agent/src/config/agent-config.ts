@@ -12,16 +12,8 @@ import {
   LogLevelName,
   readLogLevel,
 } from '@pra-kit/shared';
+import type { RetentionPolicy } from '../core/retention.policy';
 import type { OffsiteSettings } from '../offsite/offsite.factory';
-
-export interface RetentionPolicy {
-  /** The N newest backups are always kept. */
-  readonly keepLast: number;
-  /** Newest backup of each of the last N hours / days / ISO weeks (UTC). */
-  readonly hourly: number;
-  readonly daily: number;
-  readonly weekly: number;
-}
 
 export interface AgentConfig {
   readonly dbPath: string;

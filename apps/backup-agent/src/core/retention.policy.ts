@@ -10,7 +10,9 @@
  * - anything dated after `now` (a clock that went backwards must not delete recent backups).
  */
 export interface RetentionPolicy {
+  /** The N newest backups are always kept. */
   readonly keepLast: number;
+  /** Newest backup of each of the last N hours / days / ISO weeks (UTC). */
   readonly hourly: number;
   readonly daily: number;
   readonly weekly: number;
