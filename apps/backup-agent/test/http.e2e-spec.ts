@@ -62,6 +62,45 @@ describe('agent HTTP API', () => {
     expect(safety).toMatchObject({ rows: 30, reason: 'pre-restore', verified: true });
   });
 
+  it('GET /backups/latest names what POST /restore/latest restores, never a safety snapshot', async () => {
+    const older = (await agent.http().post('/backups').set(auth).expect(201)).body;
+    await new Promise((r) => setTimeout(r, 1100)); // another second: a distinct, newer id
+    seedEventsDb(layout.dbPath, 2);
+    const newer = (await agent.http().post('/backups').set(auth).expect(201)).body;
+    const restored = (await agent.http().post(`/restore/${older.id}`).set(auth).expect(200)).body;
+    const newest = (await agent.http().get('/backups').expect(200)).body[0];
+    expect(newest).toMatchObject({ id: restored.safety_snapshot, reason: 'pre-restore' });
+
+    expect((await agent.http().get('/backups/latest').expect(200)).body.id).toBe(newer.id);
+    const dry = (await agent.http().post('/restore/latest?dry_run=true').set(auth).expect(200)).body;
+    expect(dry.restored.id).toBe(newer.id);
+  });
+
+  it('POST /restore?at=<instant>: 422 POINT_IN_TIME_UNAVAILABLE, 400 for a malformed or missing instant', async () => {
+    await agent.http().post('/backups').set(auth).expect(201);
+    const listed = (await agent.http().get('/backups').expect(200)).body;
+    await agent.http().post('/restore?at=2026-11-22T09:30:00Z').expect(401);
+    for (const at of ['2026-11-22T09:30:00Z', '2026-11-22T10:30:00%2B01:00', '1795339800.5']) {
+      const res = await agent.http().post(`/restore?at=${at}`).set(auth).expect(422);
+      expect(res.body).toMatchObject({ statusCode: 422, code: 'POINT_IN_TIME_UNAVAILABLE' });
+      expect(res.body.message).toMatch(/point-in-time restore needs continuous replication/);
+    }
+    for (const at of ['yesterday', '2026-11-22T09:30:00', '2026-02-30T00:00:00Z']) {
+      const res = await agent.http().post(`/restore?at=${at}`).set(auth).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, code: 'INVALID_INSTANT' });
+      expect(res.body.message).toMatch(/ISO-8601 .* or unix seconds/);
+    }
+    for (const path of ['/restore', '/restore?at=']) {
+      const res = await agent.http().post(path).set(auth).expect(400);
+      expect(res.body).toMatchObject({ code: 'INVALID_PARAMETER' });
+      expect(res.body.message).toMatch(
+        /POST \/restore\/<id>, POST \/restore\/latest, or POST \/restore\?at=/,
+      );
+    }
+    expect((await agent.http().get('/backups').expect(200)).body).toEqual(listed); // nothing done
+    expect((await agent.http().get('/metrics').expect(200)).text).toMatch(/^pra_restores_total 0$/m);
+  });
+
   it('destructive routes need the bearer token: 401 without or with a wrong one, nothing done', async () => {
     for (const headers of [
       {},

@@ -1,5 +1,6 @@
 export * from './lib/backup-id';
 export * from './lib/backup-manifest';
+export * from './lib/backup-ref';
 export * from './lib/backup-catalog';
 export * from './lib/db-schema';
 export * from './lib/env';

@@ -1,3 +1,4 @@
+import { backupRefArgs, LATEST, parseBackupRef } from '@pra-kit/shared';
 import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,10 +61,48 @@ describe('one-shot commands', () => {
     [['backup', '--bogus'], /Unknown option '--bogus'/],
     [['list', '--id', 'app-1795306644'], /unknown option\(s\) for list: --id/],
     [['restore', '--latest', '--from', 'ftp'], /--from must be local or s3/],
+    [
+      ['restore', '--at', 'yesterday'],
+      /invalid instant "yesterday": expected an ISO-8601 .* or unix seconds/,
+    ],
+    [['restore', '--at', '2026-11-22T09:30:00'], /invalid instant/], // no zone
+    [['restore', '--at', '2026-11-22T09:30:00Z', '--latest'], /one of --id, --latest or --at/],
+    [['restore', '--at', '1795339800', '--id', 'app-1795306644'], /one of --id, --latest or --at/],
+    [['restore', '--at', ''], /give --id <id> or --latest/],
+    [['verify', '--at', '1795339800'], /unknown option\(s\) for verify: --at/],
     [['nope'], /unknown command "nope"/],
   ])('usage errors exit 2 with a clear message: %j', async (argv, message) => {
     expect(await run(...(argv as string[]))).toBe(EXIT.usage);
     expect(err.join('\n')).toMatch(message);
+  });
+
+  it('names backups the way libs/shared does: backupRefArgs of each ref is what restore reads', async () => {
+    seedEventsDb(env['DB_PATH'] as string, 3);
+    expect(await run('backup')).toBe(EXIT.ok);
+    const id = /backup (app-\d+) ok/.exec(out.join('\n'))?.[1] as string;
+    for (const ref of [LATEST, parseBackupRef(id)]) {
+      out = [];
+      expect(await run('restore', ...backupRefArgs(ref), '--dry-run')).toBe(EXIT.ok);
+      expect(JSON.parse(out.join('\n')).restored.id).toBe(id);
+    }
+    // A Job passes both variables, one of them empty.
+    out = [];
+    expect(await run('restore', '--id', '', '--at', '', '--dry-run')).toBe(EXIT.ok);
+    expect(JSON.parse(out.join('\n')).restored.id).toBe(id);
+  });
+
+  it('a restore to an instant is well-formed but needs continuous replication: exit 3, nothing done', async () => {
+    seedEventsDb(env['DB_PATH'] as string, 3);
+    expect(await run('backup')).toBe(EXIT.ok);
+    const at = { kind: 'at', at: new Date() } as const;
+    for (const argv of [backupRefArgs(at), ['--id', '', '--at', '1795339800.5']]) {
+      err = [];
+      expect(await run('restore', ...argv, '--offline')).toBe(EXIT.notFound);
+      expect(err.join('\n')).toMatch(/point-in-time restore needs continuous replication/);
+    }
+    out = [];
+    expect(await run('list', '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(out.join(''))).toHaveLength(1); // no safety snapshot was taken
   });
 
   it('configuration errors exit 2 naming the variable; --help prints the usage', async () => {

@@ -1,4 +1,13 @@
-import { ConfigError, InvalidBackupIdError, normalizeBackupId } from '@pra-kit/shared';
+import {
+  BackupRef,
+  ConfigError,
+  InvalidBackupIdError,
+  InvalidInstantError,
+  LATEST,
+  normalizeBackupId,
+  parseBackupRef,
+  parseInstant,
+} from '@pra-kit/shared';
 import { parseArgs } from 'node:util';
 import { AgentConfig, parseAgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
@@ -7,6 +16,7 @@ import {
   BackupNotFoundError,
   EncryptionKeyError,
   OperationInProgressError,
+  PointInTimeUnavailableError,
 } from '../core/errors';
 import { buildBackupAgent } from '../agent.factory';
 import { Logger } from '../core/ports';
@@ -31,6 +41,8 @@ Commands:
                                  on (S3_BUCKET), wait for its upload (BACKUP_OFFSITE_WAIT_SECONDS)
   restore --id <id> | --latest   restore a backup: verify it, snapshot the current database
                                  (the safety snapshot undoes the restore), then restore
+          | --at <instant>       the state at an instant: ISO-8601 with its zone or unix seconds
+                                 (needs continuous replication)
           [--offline]            the API is stopped: replace the file (copy, fsync, rename)
                                  instead of restoring online into the live database
           [--from local|s3]      take the backup from the local directory or the offsite copy
@@ -39,7 +51,8 @@ Commands:
                                  (a backup without manifest gets one if it passes)
   list [--json]                  list the restore points, newest first
 
-  --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID)).
+  --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID));
+  --at "" means no instant (for a Job's $(BACKUP_AT)): a Job can pass both, one of them empty.
   Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
 
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error (a wrong S3_ENCRYPTION_KEY too),
@@ -95,7 +108,7 @@ export async function runCommand(
       }
       case 'restore': {
         const result = await agent.restore({
-          id: options.id as string,
+          ref: options.ref as BackupRef,
           mode: options.offline ? 'offline' : 'online',
           dryRun: options.dryRun,
           from: options.from,
@@ -104,7 +117,7 @@ export async function runCommand(
         return EXIT.ok;
       }
       case 'verify': {
-        const reports = await agent.verify(options.id, options.quick ? 'quick' : 'full');
+        const reports = await agent.verify(options.id ?? undefined, options.quick ? 'quick' : 'full');
         if (reports.length === 0) io.out('no backups to verify');
         else
           io.out(
@@ -164,10 +177,11 @@ async function reportOffsite(
 }
 
 function exitCodeFor(err: unknown): number {
-  if (err instanceof BackupNotFoundError) return EXIT.notFound;
+  if (err instanceof BackupNotFoundError || err instanceof PointInTimeUnavailableError) return EXIT.notFound;
   if (err instanceof BackupCorruptError) return EXIT.corrupt;
   if (err instanceof OperationInProgressError) return EXIT.busy;
-  if (err instanceof InvalidBackupIdError || err instanceof ConfigError) return EXIT.usage;
+  if (err instanceof InvalidBackupIdError || err instanceof InvalidInstantError) return EXIT.usage;
+  if (err instanceof ConfigError) return EXIT.usage;
   if (err instanceof EncryptionKeyError) return EXIT.usage; // S3_ENCRYPTION_KEY is configuration
   return EXIT.failed;
 }
@@ -181,6 +195,7 @@ function parseOptions(command: string, args: string[]) {
       help: { type: 'boolean', short: 'h' },
       id: { type: 'string' },
       latest: { type: 'boolean' },
+      at: { type: 'string' },
       offline: { type: 'boolean' },
       from: { type: 'string' },
       'dry-run': { type: 'boolean' },
@@ -190,7 +205,7 @@ function parseOptions(command: string, args: string[]) {
   });
   const allowed: Record<string, string[]> = {
     backup: [],
-    restore: ['id', 'latest', 'offline', 'from', 'dry-run'],
+    restore: ['id', 'latest', 'at', 'offline', 'from', 'dry-run'],
     verify: ['id', 'quick'],
     list: ['json'],
   };
@@ -198,20 +213,13 @@ function parseOptions(command: string, args: string[]) {
   if (extra.length > 0)
     throw new Error(`unknown option(s) for ${command}: ${extra.map((e) => `--${e}`).join(', ')}`);
 
-  let id = values.id;
-  if (command === 'restore' && !values.help) {
-    if (values.latest && id !== undefined && id !== '' && id !== 'latest') {
-      throw new Error('give either --id or --latest, not both');
-    }
-    if (!values.latest && id === undefined) throw new Error('which backup? give --id <id> or --latest');
-    id = values.latest || id === '' || id === 'latest' ? 'latest' : normalizeBackupId(id as string);
-  } else if (id !== undefined) {
-    id = normalizeBackupId(id);
-  }
+  const ref = command === 'restore' && !values.help ? restoreRef(values) : null;
+  const id = command !== 'restore' && values.id !== undefined ? normalizeBackupId(values.id) : null;
   const from = values.from;
   if (from !== undefined && from !== 'local' && from !== 's3') throw new Error('--from must be local or s3');
   return {
     help: values.help ?? false,
+    ref,
     id,
     offline: values.offline ?? false,
     from: from as 'local' | 's3' | undefined,
@@ -219,6 +227,27 @@ function parseOptions(command: string, args: string[]) {
     quick: values.quick ?? false,
     json: values.json ?? false,
   };
+}
+
+/**
+ * What `restore` is asked to restore. Empty values mean "not given", so a Job can pass
+ * `--id "$(BACKUP_ID)" --at "$(BACKUP_AT)"` whatever it was given; an empty --id alone is latest.
+ */
+function restoreRef(values: { id?: string; latest?: boolean; at?: string }): BackupRef {
+  const { id, latest } = values;
+  const at = values.at === '' ? undefined : values.at;
+  if (at !== undefined) {
+    if (latest || (id !== undefined && id !== '')) throw new Error('give one of --id, --latest or --at');
+    return { kind: 'at', at: parseInstant(at) };
+  }
+  if (latest) {
+    if (id !== undefined && parseBackupRef(id).kind !== 'latest') {
+      throw new Error('give either --id or --latest, not both');
+    }
+    return LATEST;
+  }
+  if (id === undefined) throw new Error('which backup? give --id <id> or --latest (or --at <instant>)');
+  return parseBackupRef(id);
 }
 
 function defaultAgent(config: AgentConfig, logger: Logger): BackupAgent {

@@ -1,4 +1,4 @@
-import { parseManifest } from '@pra-kit/shared';
+import { LATEST, parseBackupRef, parseManifest } from '@pra-kit/shared';
 import { makeTempDir, readMessages, seedEventsDb } from '@pra-kit/shared/testing';
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import {
   BackupCorruptError,
   BackupNotFoundError,
   OperationInProgressError,
+  PointInTimeUnavailableError,
   SourceCorruptError,
   SourceUnavailableError,
 } from './errors';
@@ -129,7 +130,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const newerMessages = readMessages(dbPath);
       now += 60_000;
 
-      const result = await agent.restore({ id: older.id, mode: 'online' });
+      const result = await agent.restore({ ref: parseBackupRef(older.id), mode: 'online' });
       expect(result).toMatchObject({ mode: 'online', rows_before: 15, rows_after: 10, dry_run: false });
       expect(result.restored).toMatchObject({ id: older.id, rows: 10, from: 'local' });
       expect(readMessages(dbPath)).toEqual(newerMessages.slice(0, 10));
@@ -138,8 +139,8 @@ describe('BackupAgent (core, real SQLite files)', () => {
       live.close();
 
       const safety = result.safety_snapshot as string;
-      expect((await agent.get(safety)).reason).toBe('pre-restore');
-      const undo = await agent.restore({ id: safety, mode: 'online' });
+      expect((await agent.get(parseBackupRef(safety))).reason).toBe('pre-restore');
+      const undo = await agent.restore({ ref: parseBackupRef(safety), mode: 'online' });
       expect(undo.rows_after).toBe(15);
       expect(readMessages(dbPath)).toEqual(newerMessages);
     });
@@ -154,7 +155,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       try {
         api.pragma('wal_autocheckpoint = 0');
         expect(api.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2500 });
-        await agent.restore({ id: older.id, mode: 'online' });
+        await agent.restore({ ref: parseBackupRef(older.id), mode: 'online' });
         expect(api.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 2000 });
         // The database file alone, without its WAL, already holds the restored state: the API's
         // next write has no whole-database checkpoint left to do.
@@ -172,7 +173,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       seedEventsDb(dbPath, 3);
       const before = await sha256File(dbPath);
       const listed = files();
-      const result = await agent.restore({ id: 'latest', mode: 'online', dryRun: true });
+      const result = await agent.restore({ ref: parseBackupRef('latest'), mode: 'online', dryRun: true });
       expect(result).toMatchObject({
         dry_run: true,
         rows_before: 6,
@@ -190,7 +191,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const expected = readMessages(dbPath);
       rmSync(join(temp.path, 'data'), { recursive: true, force: true });
 
-      const result = await agent.restore({ id: 'latest', mode: 'offline' });
+      const result = await agent.restore({ ref: parseBackupRef('latest'), mode: 'offline' });
       expect(result).toMatchObject({
         mode: 'offline',
         rows_before: null,
@@ -206,7 +207,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       seedEventsDb(dbPath, 12);
       const m = await agent.backup('manual');
       rmSync(join(temp.path, 'data'), { recursive: true, force: true });
-      const result = await agent.restore({ id: m.id, mode: 'online' });
+      const result = await agent.restore({ ref: parseBackupRef(m.id), mode: 'online' });
       expect(result).toMatchObject({
         mode: 'offline',
         rows_before: null,
@@ -227,11 +228,11 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const wal = readFileSync(`${dbPath}-wal`);
       writer.close();
       writeFileSync(`${dbPath}-wal`, wal);
-      const result = await agent.restore({ id: m.id, mode: 'offline' });
+      const result = await agent.restore({ ref: parseBackupRef(m.id), mode: 'offline' });
       expect(result.rows_after).toBe(5);
       expect(readMessages(dbPath)).toEqual(['kept-0', 'kept-1', 'kept-2', 'kept-3', 'kept-4']);
       // ...and the state it replaced, WAL included, is in the safety snapshot.
-      const safety = await agent.get(result.safety_snapshot as string);
+      const safety = await agent.get(parseBackupRef(result.safety_snapshot as string));
       expect(safety.rows).toBe(6);
     });
 
@@ -247,7 +248,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       const listed = files();
 
       for (const mode of ['online', 'offline'] as const) {
-        const attempt = agent.restore({ id: m.id, mode });
+        const attempt = agent.restore({ ref: parseBackupRef(m.id), mode });
         await expect(attempt).rejects.toBeInstanceOf(BackupCorruptError);
         await expect(attempt).rejects.toThrow(/sha256 .* does not match/);
       }
@@ -258,35 +259,78 @@ describe('BackupAgent (core, real SQLite files)', () => {
 
     it('reports unknown ids and refuses a backup that has no manifest until it is verified', async () => {
       seedEventsDb(dbPath, 2);
-      await expect(agent.restore({ id: 'app-1111111111', mode: 'online' })).rejects.toBeInstanceOf(
-        BackupNotFoundError,
-      );
-      await expect(agent.restore({ id: 'latest', mode: 'online' })).rejects.toBeInstanceOf(
+      await expect(
+        agent.restore({ ref: parseBackupRef('app-1111111111'), mode: 'online' }),
+      ).rejects.toBeInstanceOf(BackupNotFoundError);
+      await expect(agent.restore({ ref: parseBackupRef('latest'), mode: 'online' })).rejects.toBeInstanceOf(
         BackupNotFoundError,
       );
 
       const m = await agent.backup('manual');
       const copied = `app-${now / 1000 + 5}`;
       writeFileSync(join(backupDir, `${copied}.db`), readFileSync(join(backupDir, m.file)));
-      expect((await agent.get(copied)).verified).toBeNull();
-      await expect(agent.restore({ id: copied, mode: 'online' })).rejects.toThrow(/no manifest/);
+      expect((await agent.get(parseBackupRef(copied))).verified).toBeNull();
+      await expect(agent.restore({ ref: parseBackupRef(copied), mode: 'online' })).rejects.toThrow(
+        /no manifest/,
+      );
 
       const [report] = await agent.verify(copied);
       expect(report).toMatchObject({ id: copied, ok: true, adopted: true });
-      expect(await agent.get(copied)).toMatchObject({ verified: true, reason: 'imported', rows: 2 });
-      await expect(agent.restore({ id: copied, mode: 'online' })).resolves.toMatchObject({ rows_after: 2 });
+      expect(await agent.get(parseBackupRef(copied))).toMatchObject({
+        verified: true,
+        reason: 'imported',
+        rows: 2,
+      });
+      await expect(agent.restore({ ref: parseBackupRef(copied), mode: 'online' })).resolves.toMatchObject({
+        rows_after: 2,
+      });
     });
 
     it('runs one operation at a time: a second restore or backup gets OperationInProgressError', async () => {
       seedEventsDb(dbPath, 20_000);
       const m = await agent.backup('manual');
-      const first = agent.restore({ id: m.id, mode: 'online' });
-      await expect(agent.restore({ id: m.id, mode: 'online' })).rejects.toMatchObject({
+      const first = agent.restore({ ref: parseBackupRef(m.id), mode: 'online' });
+      await expect(agent.restore({ ref: parseBackupRef(m.id), mode: 'online' })).rejects.toMatchObject({
         code: 'RESTORE_IN_PROGRESS',
       });
       await expect(agent.backup('manual')).rejects.toBeInstanceOf(OperationInProgressError);
       await expect(first).resolves.toMatchObject({ rows_after: 20_000 });
       await expect(agent.backup('manual')).resolves.toMatchObject({ rows: 20_000 });
+    });
+
+    it('latest means the same backup to get and to restore: the newest verified, never a safety snapshot', async () => {
+      seedEventsDb(dbPath, 4, 'old');
+      const older = await agent.backup('manual');
+      now += 60_000;
+      seedEventsDb(dbPath, 4, 'new');
+      const newer = await agent.backup('scheduled');
+      now += 60_000;
+      expect((await agent.get(LATEST)).id).toBe(newer.id);
+      expect((await agent.get(parseBackupRef(''))).id).toBe(newer.id);
+
+      const undoable = await agent.restore({ ref: parseBackupRef(older.id), mode: 'online' });
+      const safety = await agent.get(parseBackupRef(undoable.safety_snapshot as string));
+      expect(safety).toMatchObject({ reason: 'pre-restore', rows: 8, verified: true });
+      expect((await agent.list())[0].id).toBe(safety.id); // the newest backup is the safety snapshot...
+      expect((await agent.get(LATEST)).id).toBe(newer.id); // ...but latest skips it
+      const dry = await agent.restore({ ref: parseBackupRef(''), mode: 'online', dryRun: true });
+      expect(dry.restored.id).toBe(newer.id);
+    });
+
+    it('a restore to an instant is refused (it needs continuous replication); nothing is touched', async () => {
+      seedEventsDb(dbPath, 3);
+      await agent.backup('manual');
+      const listed = files();
+      const before = await sha256File(dbPath);
+      const at = { kind: 'at', at: new Date(now - 30_000) } as const;
+      const attempt = agent.restore({ ref: at, mode: 'online' });
+      await expect(attempt).rejects.toBeInstanceOf(PointInTimeUnavailableError);
+      await expect(attempt).rejects.toMatchObject({ code: 'POINT_IN_TIME_UNAVAILABLE' });
+      await expect(attempt).rejects.toThrow(/point-in-time restore needs continuous replication/);
+      await expect(agent.get(at)).rejects.toBeInstanceOf(PointInTimeUnavailableError);
+      expect(files()).toEqual(listed);
+      expect(await sha256File(dbPath)).toBe(before);
+      expect(agent.stats.restoresTotal).toBe(0);
     });
   });
 

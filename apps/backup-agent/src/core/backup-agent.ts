@@ -1,6 +1,9 @@
 import {
   BackupManifest,
   BackupReason,
+  BackupRef,
+  formatBackupRef,
+  isLatestCandidate,
   manifestFor,
   normalizeBackupId,
   serializeManifest,
@@ -19,6 +22,7 @@ import {
   BackupNotFoundError,
   DataLossSuspectedError,
   OperationInProgressError,
+  PointInTimeUnavailableError,
 } from './errors';
 import { OperationKind, OperationLock } from '../infra/operation.lock';
 import { Clock, Logger, Offsite } from './ports';
@@ -33,8 +37,8 @@ export interface AgentCoreConfig {
 }
 
 export interface RestoreRequest {
-  /** A backup id, or `latest` (the newest verified backup). */
-  readonly id: string;
+  /** Which backup (parseBackupRef), or which instant. */
+  readonly ref: BackupRef;
   readonly mode: RestoreMode;
   readonly dryRun?: boolean;
   /** Where to take the backup from; by default the local copy, or offsite when there is none. */
@@ -175,7 +179,7 @@ export class BackupAgent {
     } catch {
       return; // cannot tell: an empty first backup is better than none
     }
-    const newest = offsite.find(isLatestCandidate);
+    const newest = offsite.find((b) => isLatestCandidate(b.manifest));
     if (newest && (newest.manifest?.rows ?? 0) > 0) {
       throw new DataLossSuspectedError(
         `refusing to back up an empty database: ${this.config.backupDir} holds no backup and ` +
@@ -186,8 +190,10 @@ export class BackupAgent {
   }
 
   async restore(request: RestoreRequest): Promise<RestoreResult> {
+    const ref = request.ref;
+    refuseInstant(ref);
     return this.lock.run('restore', async () => {
-      const source = await this.locate(request.id, request.from);
+      const source = await this.locate(ref, request.from);
       let file = this.local.pathOf(source.id);
       let download: string | null = null;
       try {
@@ -232,14 +238,12 @@ export class BackupAgent {
     return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
   }
 
-  async get(id: string): Promise<BackupView> {
-    const wanted = id === 'latest' ? id : normalizeBackupId(id);
-    const all = await this.list();
-    const found =
-      wanted === 'latest'
-        ? all.find((b) => b.verified && b.reason !== 'pre-restore')
-        : all.find((b) => b.id === wanted);
-    if (!found) throw new BackupNotFoundError(wanted);
+  /** One restore point. `latest` is the backup that `restore` of `latest` would take, by construction. */
+  async get(ref: BackupRef): Promise<BackupView> {
+    refuseInstant(ref);
+    const id = ref.kind === 'latest' ? (await this.locate(ref, undefined)).id : ref.id;
+    const found = (await this.list()).find((b) => b.id === id);
+    if (!found) throw new BackupNotFoundError(id);
     return found;
   }
 
@@ -287,16 +291,22 @@ export class BackupAgent {
     if (manifest && this.offsite) this.offsite.backupCreated(manifest);
   }
 
+  /**
+   * The backup a ref names and where to take it from: the local copy first (no download), the
+   * offsite one when there is no local one or when `from` says so.
+   */
   private async locate(
-    id: string,
+    ref: StoredRef,
     from: 'local' | 's3' | undefined,
   ): Promise<{ id: string; manifest: BackupManifest; from: 'local' | 's3' }> {
-    const wanted = id === 'latest' || id === '' ? 'latest' : normalizeBackupId(id);
+    const wanted = formatBackupRef(ref);
     if (from === 's3' && !this.offsite) {
       throw new BackupNotFoundError(wanted, 'offsite: offsite copies are not configured (S3_BUCKET)');
     }
     const pick = (list: StoredBackup[]) =>
-      wanted === 'latest' ? list.find(isLatestCandidate) : list.find((b) => b.id === wanted);
+      ref.kind === 'latest'
+        ? list.find((b) => isLatestCandidate(b.manifest))
+        : list.find((b) => b.id === ref.id);
 
     if (from !== 's3') {
       const local = pick(await this.local.list());
@@ -345,10 +355,20 @@ export class BackupAgent {
   }
 }
 
+/** A ref that names a stored backup (`latest` or an id), as opposed to an instant. */
+type StoredRef = Exclude<BackupRef, { kind: 'at' }>;
+
 /**
- * `latest` is the newest verified backup that the schedule or an operator took. Safety snapshots
- * (`pre-restore`) hold the state a restore replaced; they are restored by id, on purpose.
+ * A point-in-time restore (`at`) needs continuous replication of the WAL, which the agent does not
+ * do: only the backups it took can be restored. Checked before the operation lock, so nothing is
+ * touched.
  */
-function isLatestCandidate(b: StoredBackup): boolean {
-  return b.manifest?.verification.ok === true && b.manifest.reason !== 'pre-restore';
+function refuseInstant(ref: BackupRef): asserts ref is StoredRef {
+  if (ref.kind === 'at') {
+    throw new PointInTimeUnavailableError(
+      `point-in-time restore needs continuous replication, which is not set up for this agent: ` +
+        `it cannot restore the state at ${ref.at.toISOString()}. Restore a backup instead, by id or ` +
+        `"latest" (GET /backups or "list" shows them with their times)`,
+    );
+  }
 }

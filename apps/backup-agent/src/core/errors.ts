@@ -38,6 +38,14 @@ export class OperationInProgressError extends BackupDomainError {
   }
 }
 
+/**
+ * A restore to an instant was asked for, and that needs continuous replication of the database,
+ * which is not set up: only the backups themselves can be restored.
+ */
+export class PointInTimeUnavailableError extends BackupDomainError {
+  readonly code = 'POINT_IN_TIME_UNAVAILABLE';
+}
+
 /** A backup failed its checksum or integrity check: it is refused, nothing is changed. */
 export class BackupCorruptError extends BackupDomainError {
   readonly code = 'BACKUP_CORRUPT';

@@ -1,5 +1,5 @@
 import { All, Req, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { BackupManifest, normalizeBackupId } from '@pra-kit/shared';
+import { BackupManifest, parseBackupRef } from '@pra-kit/shared';
 import { BackupAgent } from '../core/backup-agent';
 import { BackupView } from '../core/backup.catalog';
 import type { FastifyRequest } from 'fastify';
@@ -16,10 +16,10 @@ export class BackupsController {
     return this.agent.list();
   }
 
-  /** One restore point; `latest` is the newest verified one. The id is validated before any I/O. */
+  /** One restore point; `latest` is the one `POST /restore/latest` restores. Validated before any I/O. */
   @Get(':id')
   get(@Param('id') id: string): Promise<BackupView> {
-    return this.agent.get(id === 'latest' ? id : normalizeBackupId(id));
+    return this.agent.get(parseBackupRef(id));
   }
 
   @Post()

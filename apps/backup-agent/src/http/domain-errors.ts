@@ -1,4 +1,4 @@
-import { InvalidBackupIdError } from '@pra-kit/shared';
+import { InvalidBackupIdError, InvalidInstantError } from '@pra-kit/shared';
 import type { DomainErrorMapper } from '@pra-kit/shared/nest';
 import {
   BackupConflictError,
@@ -8,6 +8,7 @@ import {
   EncryptionKeyError,
   OffsiteError,
   OperationInProgressError,
+  PointInTimeUnavailableError,
   RestoreNotPossibleError,
   SourceCorruptError,
   SourceUnavailableError,
@@ -16,10 +17,13 @@ import {
 /** The one place where the backup domain's errors become HTTP statuses. */
 export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof InvalidBackupIdError) return { status: 400, code: err.code };
+  if (err instanceof InvalidInstantError) return { status: 400, code: err.code };
   if (err instanceof BackupNotFoundError) return { status: 404, code: err.code };
   if (err instanceof OperationInProgressError) return { status: 409, code: err.code };
   if (err instanceof RestoreNotPossibleError) return { status: 409, code: err.code };
   if (err instanceof BackupCorruptError) return { status: 422, code: err.code };
+  // A well-formed request the agent cannot do as it is set up: 422, and the message says why.
+  if (err instanceof PointInTimeUnavailableError) return { status: 422, code: err.code };
   if (err instanceof SourceUnavailableError) return { status: 503, code: err.code };
   if (err instanceof SourceCorruptError) return { status: 503, code: err.code };
   if (err instanceof DataLossSuspectedError) return { status: 409, code: err.code };

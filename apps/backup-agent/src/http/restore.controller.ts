@@ -9,7 +9,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { normalizeBackupId } from '@pra-kit/shared';
+import { BackupRef, parseBackupRef, parseInstant } from '@pra-kit/shared';
 import { BackupAgent } from '../core/backup-agent';
 import { RestoreResult } from '../core/backup.restorer';
 import type { FastifyRequest } from 'fastify';
@@ -17,8 +17,9 @@ import { BearerTokenGuard } from './bearer-token.guard';
 import { rejectUnroutedId } from './malformed-id';
 
 /**
- * `POST /restore/:id` restores a chosen point (or `latest`) online, while the API keeps serving.
- * `?dry_run=true` answers what would happen; `?from=s3` takes the offsite copy.
+ * `POST /restore/:id` restores a chosen point (or `latest`) online, while the API keeps serving;
+ * `POST /restore?at=<instant>` asks for the state at an instant. `?dry_run=true` answers what would
+ * happen; `?from=s3` takes the offsite copy.
  */
 @Controller('restore')
 @UseGuards(BearerTokenGuard)
@@ -32,9 +33,29 @@ export class RestoreController {
     @Query('dry_run') dryRun?: string,
     @Query('from') from?: string,
   ): Promise<RestoreResult> {
-    const backupId = id === 'latest' ? id : normalizeBackupId(id);
+    return this.run(parseBackupRef(id), dryRun, from);
+  }
+
+  @Post()
+  @HttpCode(200)
+  restoreAt(
+    @Query('at') at?: string,
+    @Query('dry_run') dryRun?: string,
+    @Query('from') from?: string,
+  ): Promise<RestoreResult> {
+    if (at === undefined || at === '') {
+      throw new BadRequestException({
+        code: 'INVALID_PARAMETER',
+        message:
+          'say what to restore: POST /restore/<id>, POST /restore/latest, or POST /restore?at=<instant>',
+      });
+    }
+    return this.run({ kind: 'at', at: parseInstant(at) }, dryRun, from);
+  }
+
+  private run(ref: BackupRef, dryRun: string | undefined, from: string | undefined): Promise<RestoreResult> {
     return this.agent.restore({
-      id: backupId,
+      ref,
       mode: 'online',
       dryRun: parseFlag('dry_run', dryRun),
       from: parseFrom(from),

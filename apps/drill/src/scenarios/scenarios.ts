@@ -1,3 +1,4 @@
+import { LATEST, restorePathOf } from '@pra-kit/shared';
 import { HttpError, http, httpOk, pollUntil } from '../http';
 import { DrillTarget, RestoreOutcome } from '../targets/drill-target';
 import { Timeline } from '../timeline';
@@ -37,7 +38,7 @@ async function offlineRestore(ctx: ScenarioContext, from: 'local' | 's3'): Promi
     'restore',
     `the newest verified backup, offline, from ${from === 's3' ? 'the offsite copy' : 'the backup volume'}`,
   );
-  const restored = await target.restoreOffline(from);
+  const restored = await target.restoreOffline(LATEST, from);
   timeline.mark('restored', `${restored.id} (${restored.rows} rows, taken ${restored.createdAt})`);
   await target.startApi();
   timeline.mark('start the API', 'scale to 1');
@@ -110,16 +111,18 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       timeline.mark('detected', `a backup attempt failed with ${code}`);
       timeline.mark(
         'restore',
-        'the newest verified backup, online, through the agent (POST /restore/latest)',
+        `the newest verified backup, online, through the agent (POST ${restorePathOf(LATEST)})`,
       );
       const result = await httpOk<{
         restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
         notes: string[];
-      }>(`${agent}/restore/latest`, { method: 'POST', token: target.token, timeoutMs: 120_000 }).catch(
-        (err: HttpError) => {
-          throw new Error(`online restore failed: ${err.message}`);
-        },
-      );
+      }>(`${agent}${restorePathOf(LATEST)}`, {
+        method: 'POST',
+        token: target.token,
+        timeoutMs: 120_000,
+      }).catch((err: HttpError) => {
+        throw new Error(`online restore failed: ${err.message}`);
+      });
       const r = result.restored;
       timeline.mark(
         'restored',

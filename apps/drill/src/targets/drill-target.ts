@@ -1,3 +1,5 @@
+import { BackupRef } from '@pra-kit/shared';
+
 /**
  * Where a drill runs and how each fault and recovery step is done there. The scenario logic is the
  * same for every target; only these operations differ (a process, a Podman pod, a Kubernetes pod).
@@ -35,8 +37,8 @@ export interface DrillTarget {
   destroyDataVolume(): Promise<string>;
   /** Destroy the backup volume (pra-backup) and give back an empty one. */
   destroyBackupVolume(): Promise<string>;
-  /** The offline restore of the newest verified backup (what the restore Job does). */
-  restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome>;
+  /** The offline restore of `ref`, the agent's `restore --offline` (what the restore Job does). */
+  restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome>;
   /** Damage pages of the live database file, the way a failing disk would. */
   corruptDatabase(): Promise<string>;
 }

@@ -1,3 +1,4 @@
+import { parseBackupRef } from '@pra-kit/shared';
 import { CommandResult, CommandRunner, parseRestoreOutput } from './command-runner';
 import { K8sTarget } from './k8s.target';
 
@@ -123,6 +124,33 @@ describe('K8sTarget', () => {
     // The Job's own DB_PATH wins; the agent's S3 credentials and config map come along.
     expect(c.env.map((e) => e.name)).toEqual(['BACKUP_ID', 'DB_PATH', 'BACKUP_TOKEN', 'S3_ACCESS_KEY_ID']);
     expect(c.envFrom).toEqual([{ configMapRef: { name: 'backup-agent-config-abc' } }]);
+  });
+
+  it('builds the restore Job for a chosen backup or instant, named as the agent CLI reads them', async () => {
+    const { run } = fakeKubectl([[/create --dry-run=client/, { stdout: JSON.stringify(restoreJobJson) }]]);
+    const target = new K8sTarget('pra', 'tok', run);
+    const byId = (await target.restoreJob(
+      'local',
+      parseBackupRef('app-1795306644.db'),
+    )) as unknown as typeof restoreJobJson;
+    const c = byId.spec.template.spec.containers[0];
+    expect(c.args).toEqual(['restore', '--offline', '--id', '$(BACKUP_ID)']);
+    expect(c.env).toEqual([
+      { name: 'BACKUP_ID', value: 'app-1795306644' },
+      { name: 'DB_PATH', value: '/data/app.db' },
+    ]);
+    const at = { kind: 'at', at: new Date('2026-11-22T09:30:00Z') } as const;
+    const byInstant = (await target.restoreJob('local', at)) as unknown as typeof restoreJobJson;
+    const d = byInstant.spec.template.spec.containers[0];
+    expect(d.args).toEqual([
+      'restore',
+      '--offline',
+      '--id',
+      '$(BACKUP_ID)',
+      '--at',
+      '2026-11-22T09:30:00.000Z',
+    ]);
+    expect(d.env[0]).toEqual({ name: 'BACKUP_ID', value: '' });
   });
 
   it('fails with kubectl stderr when a command fails', async () => {

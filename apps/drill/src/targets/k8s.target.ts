@@ -1,3 +1,4 @@
+import { BackupRef, backupRefArgs, LATEST } from '@pra-kit/shared';
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,14 +119,14 @@ export class K8sTarget implements DrillTarget {
     return `kubectl -n ${this.namespace} delete pvc pra-backup`;
   }
 
-  async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
+  async restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome> {
     // The deleted claims are gone once no pod uses them; recreate them empty, like the workshop.
     for (const pvc of ['pra-data', 'pra-backup']) {
       await this.kubectl(['wait', '--for=delete', `pvc/${pvc}`, '--timeout=120s']).catch(() => undefined);
     }
     await this.kubectl(['apply', '-f', join(repoRoot(), 'deploy/k8s/base/pvc.yaml')]);
     await this.kubectl(['delete', 'job', 'sqlite-restore', '--ignore-not-found', '--wait=true']);
-    const job = await this.restoreJob(from);
+    const job = await this.restoreJob(from, ref);
     await this.kubectl(['apply', '-f', '-'], JSON.stringify(job));
     await this.kubectl(['wait', '--for=condition=complete', 'job/sqlite-restore', '--timeout=600s']).catch(
       async (err: Error) => {
@@ -154,17 +155,24 @@ export class K8sTarget implements DrillTarget {
   }
 
   /**
-   * deploy/k8s/jobs/restore.yaml for the newest backup; for an offsite restore, with `--from s3`
-   * and the agent's S3 configuration (the same env and envFrom as the sidecar).
+   * deploy/k8s/jobs/restore.yaml for `ref` (its BACKUP_ID is empty: the newest backup); for an
+   * offsite restore, with `--from s3` and the agent's S3 configuration (the same env and envFrom
+   * as the sidecar).
    */
-  async restoreJob(from: 'local' | 's3'): Promise<K8sObject> {
+  async restoreJob(from: 'local' | 's3', ref: BackupRef = LATEST): Promise<K8sObject> {
     const manifest = readFileSync(join(repoRoot(), 'deploy/k8s/jobs/restore.yaml'), 'utf8');
     const job = JSON.parse(
       await this.kubectl(['create', '--dry-run=client', '-o', 'json', '-f', '-'], manifest),
     ) as K8sObject;
+    const container = (job.spec['template'] as { spec: { containers: ContainerSpec[] } }).spec.containers[0];
+    if (ref.kind === 'id') {
+      container.env = (container.env ?? []).map((e) =>
+        e.name === 'BACKUP_ID' ? { ...e, value: ref.id } : e,
+      );
+    } else if (ref.kind === 'at') {
+      container.args = [...(container.args ?? []), ...backupRefArgs(ref)];
+    }
     if (from === 's3') {
-      const container = (job.spec['template'] as { spec: { containers: ContainerSpec[] } }).spec
-        .containers[0];
       const agent = await this.agentContainer();
       container.args = [...(container.args ?? []), '--from', 's3'];
       const own = new Set((container.env ?? []).map((e) => e.name));

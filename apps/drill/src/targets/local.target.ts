@@ -1,3 +1,4 @@
+import { BackupRef, backupRefArgs } from '@pra-kit/shared';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,11 +131,11 @@ export class LocalTarget implements DrillTarget {
     return `rm -rf ${dir}`;
   }
 
-  async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
+  async restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome> {
     const args = [
       join(repoRoot(), 'dist/apps/backup-agent/main.js'),
       'restore',
-      '--latest',
+      ...backupRefArgs(ref),
       '--offline',
       '--from',
       from,

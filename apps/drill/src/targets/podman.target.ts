@@ -1,3 +1,4 @@
+import { BackupRef, backupRefArgs } from '@pra-kit/shared';
 import { CommandRunner, mustRun, parseRestoreOutput, runCommand } from './command-runner';
 import { DAMAGE_DB_SCRIPT } from './damage-db';
 import { DrillTarget, RestoreOutcome } from './drill-target';
@@ -104,7 +105,7 @@ export class PodmanTarget implements DrillTarget {
     return this.emptyVolume('pra-backup');
   }
 
-  async restoreOffline(from: 'local' | 's3'): Promise<RestoreOutcome> {
+  async restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome> {
     const out = await this.podman([
       'run',
       '--rm',
@@ -127,7 +128,7 @@ export class PodmanTarget implements DrillTarget {
       'BACKUP_VERIFY=full',
       this.options.agentImage,
       'restore',
-      '--latest',
+      ...backupRefArgs(ref),
       '--offline',
       '--from',
       from,
