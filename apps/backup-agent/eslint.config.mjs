@@ -43,6 +43,23 @@ function agentLayering() {
       files: domain.map((glob) => glob.replace('*.ts', '*.spec.ts')),
       rules: { 'no-restricted-imports': ['error', { patterns: FRAMEWORK_FREE }] },
     },
+    {
+      // The scheduler gets its settings and its skip counter injected: it does not reach into http/.
+      files: [`${src}/scheduler/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: String.raw`^(\.\./)+(http|cli)(/|$)`,
+                message: `the scheduler gets what it needs injected; it does not import http/ or cli/ (${ARCHITECTURE}).`,
+              },
+            ],
+          },
+        ],
+      },
+    },
   ];
 }
 

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
 import { buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
-import { BackupScheduler } from '../scheduler/backup.scheduler';
+import { BackupScheduler, SCHEDULE_SETTINGS, SKIPPED_TICKS } from '../scheduler/backup.scheduler';
 import { AgentMetrics } from './agent-metrics';
 import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
@@ -50,7 +50,20 @@ export class AgentModule {
           useFactory: (a: BackupAgent) => new AgentMetrics(registry, a),
         },
         BearerTokenGuard,
-        ...(options.schedule === false ? [] : [BackupScheduler]),
+        ...(options.schedule === false
+          ? []
+          : [
+              {
+                provide: SCHEDULE_SETTINGS,
+                useValue: { schedule: config.schedule, backupOnStart: config.backupOnStart },
+              },
+              {
+                provide: SKIPPED_TICKS,
+                inject: [AgentMetrics],
+                useFactory: (m: AgentMetrics) => m.skippedTicks,
+              },
+              BackupScheduler,
+            ]),
       ],
     };
   }

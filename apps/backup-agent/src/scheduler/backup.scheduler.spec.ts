@@ -1,10 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { Registry } from 'prom-client';
-import { parseAgentConfig } from '../config/agent-config';
+import { Counter, Registry } from 'prom-client';
 import { BackupAgent } from '../core/backup-agent';
 import { OperationInProgressError } from '../core/errors';
-import { AgentMetrics } from '../http/agent-metrics';
 import { BackupScheduler } from './backup.scheduler';
 
 /** The tick's decisions, with an agent whose state we set (the real one is exercised end to end). */
@@ -12,18 +10,15 @@ describe('BackupScheduler.tick', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   function setup(agent: Partial<BackupAgent>) {
-    const metrics = new AgentMetrics(new Registry(), {
-      stats: {},
-      config: { backupDir: '/nonexistent' },
-      local: { list: async () => [] },
-    } as unknown as BackupAgent);
+    // The counter the app injects is a Prometheus counter too (AgentMetrics.skippedTicks).
+    const skippedTicks = new Counter({ name: 'skipped', help: 'skipped ticks', registers: [new Registry()] });
     const scheduler = new BackupScheduler(
-      parseAgentConfig({}),
+      { schedule: '0 * * * * *', backupOnStart: false },
       agent as BackupAgent,
-      metrics,
+      skippedTicks,
       new SchedulerRegistry(),
     );
-    return { scheduler, skipped: async () => (await metrics.skippedTicks.get()).values[0]?.value ?? 0 };
+    return { scheduler, skipped: async () => (await skippedTicks.get()).values[0]?.value ?? 0 };
   }
 
   it('skips (and counts) a tick while a restore runs, without calling backup', async () => {

@@ -1,11 +1,25 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import type { AgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
 import { OperationInProgressError } from '../core/errors';
-import { AgentMetrics } from '../http/agent-metrics';
-import { AGENT_CONFIG } from '../http/agent.tokens';
+
+/** When to back up (from BACKUP_SCHEDULE and BACKUP_ON_START). */
+export interface ScheduleSettings {
+  /** Cron expression, 5 fields or 6 with seconds, in UTC. */
+  readonly schedule: string;
+  /** Take a backup as soon as the agent starts. */
+  readonly backupOnStart: boolean;
+}
+
+/** Counts the ticks skipped while another backup or restore ran (a Prometheus counter in the app). */
+export interface SkipCounter {
+  inc(): void;
+}
+
+/** Injection tokens: the Nest module provides both (http/agent.module.ts). */
+export const SCHEDULE_SETTINGS = Symbol('SCHEDULE_SETTINGS');
+export const SKIPPED_TICKS = Symbol('SKIPPED_TICKS');
 
 /**
  * Runs a backup on BACKUP_SCHEDULE. A tick never overlaps the previous one (it is skipped and
@@ -17,29 +31,31 @@ export class BackupScheduler implements OnApplicationBootstrap {
   private readonly logger = new Logger('BackupScheduler');
 
   constructor(
-    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(SCHEDULE_SETTINGS) private readonly settings: ScheduleSettings,
     private readonly agent: BackupAgent,
-    private readonly metrics: AgentMetrics,
+    @Inject(SKIPPED_TICKS) private readonly skipped: SkipCounter,
     private readonly registry: SchedulerRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.agent.start();
     const job = CronJob.from({
-      cronTime: this.config.schedule,
+      cronTime: this.settings.schedule,
       onTick: () => this.tick(),
       start: true,
       utcOffset: 0,
     });
     this.registry.addCronJob('backup', job);
-    this.logger.log(`scheduled backups: "${this.config.schedule}" (next ${job.nextDate().toUTC().toISO()})`);
-    if (this.config.backupOnStart) void this.tick();
+    this.logger.log(
+      `scheduled backups: "${this.settings.schedule}" (next ${job.nextDate().toUTC().toISO()})`,
+    );
+    if (this.settings.backupOnStart) void this.tick();
   }
 
   /** One scheduled backup. Resolves in all cases. */
   async tick(): Promise<void> {
     if (this.agent.running) {
-      this.metrics.skippedTicks.inc();
+      this.skipped.inc();
       this.logger.warn(`skipped a scheduled backup: a ${this.agent.running} is running`);
       return;
     }
@@ -47,7 +63,7 @@ export class BackupScheduler implements OnApplicationBootstrap {
       await this.agent.backup('scheduled');
     } catch (err) {
       if (err instanceof OperationInProgressError) {
-        this.metrics.skippedTicks.inc();
+        this.skipped.inc();
         this.logger.warn(`skipped a scheduled backup: ${err.message}`);
       } else {
         this.logger.error(`scheduled backup failed: ${(err as Error).message}`);
