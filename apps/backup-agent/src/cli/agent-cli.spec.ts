@@ -2,7 +2,8 @@ import { backupRefArgs, LATEST, parseBackupRef } from '@pra-kit/shared';
 import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, runCommand } from './agent-cli';
+import { runCommand } from './agent-cli';
+import { EXIT } from './exit-codes';
 
 describe('one-shot commands', () => {
   let temp: ReturnType<typeof makeTempDir>;
