@@ -162,7 +162,7 @@ export class BackupAgent {
       lastBackupId: manifest.id,
       lastError: null,
     });
-    this.offsite?.backupCreated(manifest);
+    await this.offsite?.backupCreated(manifest);
     return manifest;
   }
 
@@ -288,7 +288,7 @@ export class BackupAgent {
   /** The safety snapshot of a restore goes offsite like any backup. */
   private async offsiteCopyOf(id: string): Promise<void> {
     const manifest = (await this.local.stat(id))?.manifest;
-    if (manifest && this.offsite) this.offsite.backupCreated(manifest);
+    if (manifest && this.offsite) await this.offsite.backupCreated(manifest);
   }
 
   /**

@@ -28,8 +28,11 @@ export interface Offsite {
   /** Starts uploading in the background (serve, and the one-shot `backup`). */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** A new verified local backup exists: copy it, asynchronously, with retries. Never throws. */
-  backupCreated(manifest: BackupManifest): void;
+  /**
+   * A new verified local backup exists: queue its copy (uploaded in the background, with retries).
+   * Resolves once the queue is durable; never rejects.
+   */
+  backupCreated(manifest: BackupManifest): Promise<void>;
   /** State of a backup's offsite copy when it is not (yet) in the store. */
   stateOf(id: string): OffsiteState | null;
   /** What the store holds: fresh, or as last seen (with the error) when it does not answer. */

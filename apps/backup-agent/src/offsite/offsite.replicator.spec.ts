@@ -5,7 +5,8 @@ import { listObjectNames, S3TestServer, sha256, startS3Server } from '../../test
 import { buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
 import { offsiteJournalFile } from './offsite.factory';
-import { OffsiteReplicator, retryDelayMs } from './offsite.replicator';
+import { OffsiteReplicator } from './offsite.replicator';
+import { retryDelayMs } from './retry.backoff';
 import { Logger } from '../core/ports';
 import { RetentionPolicy } from '../core/retention.policy';
 import { S3Store, S3StoreOptions } from '../stores/s3.store';
