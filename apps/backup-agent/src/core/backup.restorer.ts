@@ -13,9 +13,9 @@ import {
 import { Logger } from './ports';
 import {
   checkpointWal,
-  copyDatabase,
   countRows,
   inspectDatabase,
+  LiveRestore,
   pageSizeOf,
   removeQuietly,
 } from '../infra/sqlite-file';
@@ -51,9 +51,6 @@ export interface RestoreResult {
   readonly safety_snapshot: string | null;
   readonly notes: readonly string[];
 }
-
-/** Pages to copy when the safety snapshot is done: everything, in one step. */
-const ALL_PAGES = 0x7fffffff;
 
 /**
  * Restores a backup into the live database without ever corrupting it.
@@ -149,31 +146,15 @@ export class BackupRestorer {
   }
 
   private async restoreOnline(plan: RestorePlan, notes: string[]): Promise<string | null> {
-    let safety: Promise<string | null> | null = null;
-    let safetyDone = false;
-    let safetyFailure: unknown = null;
-    let safetyId: string | null = null;
-    // The first step locks the live database for writing; we then hold it (steps of 0 pages)
-    // while the safety snapshot is taken, and copy everything once it is done.
-    const onStep = (): number => {
-      if (!safety) {
-        safety = this.safetySnapshot(notes).then(
-          (id) => ((safetyId = id), (safetyDone = true), id),
-          (err) => ((safetyFailure = err), (safetyDone = true), null),
-        );
-      }
-      if (!safetyDone) return 0;
-      if (safetyFailure) throw safetyFailure;
-      return ALL_PAGES;
-    };
-    await copyDatabase(plan.file, this.options.dbPath, { readonly: true, onStep });
-    checkpointWal(this.options.dbPath); // the restored pages go to the file here, not in the API's next write
-    if (safety === null) {
-      // The copy finished in its first step (never observed with a non-empty backup): snapshot
-      // now is too late to be exact, so say so rather than pretend.
-      notes.push('the safety snapshot could not be taken under the restore lock');
-    }
-    return safetyId;
+    // The safety snapshot is taken under the restore's own write lock: no write can commit between
+    // the snapshot and the restore, so every acknowledged write is either in the snapshot (the
+    // restore can be undone) or came after the restore.
+    const restore = new LiveRestore(plan.file, this.options.dbPath);
+    const safety = await restore.withWriteLock(() => this.safetySnapshot(notes));
+    await restore.copy();
+    checkpointWal(this.options.dbPath); // the restored pages go to the file now, not in the API's next write
+    if (!restore.lockedStepRan) notes.push('the safety snapshot could not be taken under the restore lock');
+    return safety;
   }
 
   private async restoreOffline(plan: RestorePlan): Promise<void> {

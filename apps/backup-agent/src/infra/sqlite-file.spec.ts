@@ -1,7 +1,7 @@
-import { makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
+import { makeTempDir, readMessages, seedEventsDb } from '@pra-kit/shared/testing';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { countRows, inspectDatabase, snapshotDatabase } from './sqlite-file';
+import { countRows, inspectDatabase, LiveRestore, makeStandalone, snapshotDatabase } from './sqlite-file';
 
 describe('snapshotDatabase', () => {
   let temp: ReturnType<typeof makeTempDir>;
@@ -34,5 +34,59 @@ describe('snapshotDatabase', () => {
     const copy = inspectDatabase(join(temp.path, 'copy.db'), 'full');
     expect(copy).toMatchObject({ ok: true, facts: { rows } });
     expect(countRows(live)).toBe(rows + written);
+  });
+});
+
+describe('LiveRestore', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let live: string;
+  let backup: string;
+  beforeEach(() => {
+    temp = makeTempDir('live-restore');
+    live = join(temp.path, 'data', 'app.db');
+    backup = join(temp.path, 'backup.db');
+    seedEventsDb(backup, 3, 'backup');
+    makeStandalone(backup);
+    seedEventsDb(live, 10, 'live');
+  });
+  afterEach(() => temp.remove());
+
+  /** An insert from another connection that does not wait for a lock: what the API would do. */
+  const tryWrite = () => {
+    const db = new Database(live, { timeout: 0 });
+    try {
+      db.prepare('INSERT INTO events (ts, message) VALUES (?, ?)').run('t', 'api-write');
+      return 'committed';
+    } catch (err) {
+      return (err as { code?: string }).code;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('runs the step while writers wait and readers read, then replaces the content in one transaction', async () => {
+    const restore = new LiveRestore(backup, live);
+    const seen = await restore.withWriteLock(async () => {
+      await new Promise((r) => setTimeout(r, 50)); // the backup API keeps stepping meanwhile
+      return { write: tryWrite(), rows: countRows(live) };
+    });
+    expect(seen).toEqual({ write: 'SQLITE_BUSY', rows: 10 });
+    expect(restore.lockedStepRan).toBe(true);
+    expect(await restore.copy()).toBeGreaterThan(0);
+    expect(readMessages(live)).toEqual(['backup-0', 'backup-1', 'backup-2']);
+    expect(tryWrite()).toBe('committed'); // the lock is released with the commit
+    expect(countRows(live)).toBe(4);
+  });
+
+  it('a failing step rolls the restore back: nothing is copied and the lock is released', async () => {
+    const restore = new LiveRestore(backup, live);
+    await expect(
+      restore.withWriteLock(async () => {
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect(countRows(live)).toBe(10);
+    expect(readMessages(live)[0]).toBe('live-0');
+    expect(tryWrite()).toBe('committed');
   });
 });

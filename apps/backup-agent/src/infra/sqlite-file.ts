@@ -68,9 +68,75 @@ export async function snapshotDatabase(
 }
 
 /**
- * Copies `source` into `dest` with SQLite's online backup API and returns the page count; used to
- * restore a backup into the live database. By default all pages go in a single step; `onStep` may
- * hold the destination's lock first (return 0) and then copy everything.
+ * An online restore: the backup `sourcePath` copied into the live database `livePath` through the
+ * backup API, as ONE write transaction on the live database, in two steps:
+ *
+ *     const restore = new LiveRestore(backupFile, liveDb);
+ *     const result = await restore.withWriteLock(step); // the write lock is held: step runs
+ *     await restore.copy();                             // every page, then the commit
+ *
+ * While `step` runs, the API's readers go on (WAL) and its writers wait for the lock, so nothing can
+ * commit between `step` and the copy. If `step` fails, the transaction is rolled back: nothing is
+ * copied. Call `copy()` right after `withWriteLock` resolves: the lock is held until then.
+ */
+export class LiveRestore {
+  private copying = false;
+  private stepRan = false;
+  private failure: unknown = null;
+  private transfer: Promise<number> | null = null;
+
+  constructor(
+    private readonly sourcePath: string,
+    private readonly livePath: string,
+  ) {}
+
+  /** false only when the copy ended before its first step, so `step` never ran (see withWriteLock). */
+  get lockedStepRan(): boolean {
+    return this.stepRan;
+  }
+
+  /**
+   * Takes the live database's write lock and runs `step` under it; resolves with its result. The
+   * backup API's first step (0 pages) takes the lock; the following ones copy 0 pages, keeping it,
+   * until `step` is done. null when the copy ended before any step (a source without pages, which
+   * a verified backup never is).
+   */
+  withWriteLock<T>(step: () => Promise<T>): Promise<T | null> {
+    return new Promise<T | null>((resolve, reject) => {
+      let started = false;
+      this.transfer = copyDatabase(this.sourcePath, this.livePath, {
+        readonly: true,
+        onStep: () => {
+          if (!started) {
+            started = true;
+            step().then(
+              (value) => {
+                this.stepRan = true;
+                resolve(value);
+              },
+              (err: unknown) => (this.failure = err ?? new Error('the step under the write lock failed')),
+            );
+          }
+          if (this.failure) throw this.failure; // rolls the restore's transaction back
+          return this.copying ? ALL_PAGES : 0;
+        },
+      });
+      this.transfer.then(() => started || resolve(null), reject);
+    });
+  }
+
+  /** Copies every page and commits; resolves with the page count. */
+  copy(): Promise<number> {
+    if (!this.transfer) return Promise.reject(new Error('LiveRestore.copy() before withWriteLock()'));
+    this.copying = true;
+    return this.transfer;
+  }
+}
+
+/**
+ * Copies `source` into `dest` with SQLite's online backup API and returns the page count. By
+ * default all pages go in a single step; `onStep` may hold the destination's lock first (return 0)
+ * and then copy everything (LiveRestore).
  */
 export async function copyDatabase(
   sourcePath: string,
