@@ -46,12 +46,8 @@ export async function writeFileDurable(path: string, data: string | Buffer): Pro
 }
 
 /**
- * Bytes freed per step by {@link removeGently}. Measured on the bench VM (ext4 mounted with
- * `discard`), a 4 KiB write + fdatasync in a loop, as the API's commits do, while 77 MB files were
- * deleted: unlinked at once, the fdatasync's p99.9 was 12.8 ms and its worst 22 ms (0.3 ms and
- * 0.8 ms with no deletion); in 256 KiB steps, 0.4 ms and 1.7 ms, each deletion taking 70 ms.
- * With `make bench` (77 MB backups back to back, retention pruning one per backup), pruning at
- * once put the API's p99 at 2.8-3.6x idle, against 1.9-2.1x with no pruning.
+ * Bytes freed per step by {@link removeGently}: small enough that the other writers' fsyncs are not
+ * held behind the freeing (measured: bench/README.md, "Measured choices").
  */
 const GENTLE_REMOVE_STEP_BYTES = 256 * 1024;
 

@@ -23,13 +23,9 @@ export type BackupStepHook = () => number;
 
 /**
  * Bytes per step of a snapshot. The copy written so far is flushed after each step, so the disk
- * never has much of it queued in front of the API's commits (their fsync). Measured with `make
- * bench` (77 MB backups back to back; the API's p99 against idle): flushing the whole copy at the
- * end gave 9-21x at a steady half-maximum load; 4 MiB steps 2.2-3.6x steady and 1.8-2.4x saturated;
- * 256 KiB steps 1.4-4.7x steady (5 runs of 7 under 2.3x) and 1.1-1.3x saturated. The backup takes
- * about a third longer. What no step size changes: the destination connection keeps up to 16 MB
- * of copied pages in its cache (better-sqlite3's SQLite default) and writes them, with one fsync,
- * in the last step.
+ * never has much of it queued in front of the API's commits (their fsync). Smaller steps make the
+ * backup slower, larger ones stall the API's commits longer: the measurements behind this size are
+ * in bench/README.md ("Measured choices").
  */
 const SNAPSHOT_STEP_BYTES = 256 * 1024;
 

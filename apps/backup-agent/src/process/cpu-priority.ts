@@ -5,12 +5,10 @@ import { getPriority, setPriority } from 'node:os';
 /**
  * Backups and restores are background work beside the API: when both want the CPU, the API should
  * get it at once. At nice 10 a waking API thread still waits for the agent's time slice; a thread
- * in SCHED_IDLE is preempted as soon as anything else wants the CPU. Measured with `make bench`
- * (2 cores, the API's /add at a steady half-maximum rate while the agent takes 77 MB backups back
- * to back): the API's p99 was 4.3x idle with the agent at nice 10, 2.6x to 3.0x in SCHED_IDLE, with
- * as many backups taken (the API alone does not fill two cores). It is what systemd's
- * CPUSchedulingPolicy=idle does for backup services. Durability and consistency do not depend on
- * it; a backup only takes longer on a machine whose CPUs are all busy.
+ * in SCHED_IDLE is preempted as soon as anything else wants the CPU (measured: bench/README.md,
+ * "Measured choices"). It is what systemd's CPUSchedulingPolicy=idle does for backup services.
+ * Durability and consistency do not depend on it; a backup only takes longer on a machine whose
+ * CPUs are all busy.
  *
  * Both are per-thread settings inherited by threads created later (libuv's pool is created on first
  * use). In Kubernetes they order threads within the agent's container only; between containers the
