@@ -2,7 +2,7 @@ import { ConfigError } from '@pra-kit/shared';
 import { parseApiConfig } from './api-config';
 
 describe('parseApiConfig', () => {
-  it('has the cluster defaults of ARCHITECTURE.md §7', () => {
+  it('has the cluster defaults (README, Configuration)', () => {
     expect(parseApiConfig({})).toEqual({
       dbPath: '/data/app.db',
       backupDir: '/backup',

@@ -2,7 +2,7 @@ import { ConfigError } from '@pra-kit/shared';
 import { parseAgentConfig } from './agent-config';
 
 describe('parseAgentConfig', () => {
-  it('has the cluster defaults of ARCHITECTURE.md §7', () => {
+  it('has the cluster defaults (README, Configuration)', () => {
     expect(parseAgentConfig({})).toEqual({
       dbPath: '/data/app.db',
       backupDir: '/backup',

@@ -13,7 +13,7 @@ export interface StoredBackup {
 
 /**
  * Where backups are kept: the local directory (the `pra-backup` volume) or an S3/MinIO bucket.
- * One contract suite (backup.store.contract.ts) runs unchanged against every implementation.
+ * One contract suite (stores/backup.store.contract.ts) runs unchanged against every implementation.
  *
  * - `put` is idempotent and never exposes a partial backup: the data is complete before the
  *   backup is listed. It checks the bytes against the manifest's sha256 (a file that does not
