@@ -190,8 +190,9 @@ validate-k8s: ## render every overlay offline and validate it (schemas, rules, y
 	@echo "==> validating deploy/k8s offline (tools/k8s-validate)"
 	tools/k8s-validate/run.sh --tag $(TAG)
 
-validate-ansible: ## ansible-playbook --syntax-check and ansible-lint (production profile)
-	@echo "==> checking deploy/ansible: syntax and ansible-lint's production profile"
+validate-ansible: ## ansible-playbook --syntax-check, ansible-lint (production), the playbook run against a fake cluster
+	@echo "==> checking deploy/ansible: syntax, ansible-lint's production profile, runs against tools/k8s/fakes"
 	@command -v ansible-lint >/dev/null || { echo "missing: sudo apt-get install ansible ansible-lint" >&2; exit 1; }
 	cd deploy/ansible && ANSIBLE_CONFIG=ansible.cfg ansible-playbook playbook.yml --syntax-check
 	cd deploy/ansible && ansible-lint
+	node --test --test-reporter=spec deploy/ansible/
