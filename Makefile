@@ -126,7 +126,7 @@ WORKSHOP = CLUSTER=$(CLUSTER) NS=$(NS) TAG=$(TAG) OVERLAY=$(OVERLAY) ID=$(ID) AT
 ANSIBLE_PLAYBOOK = ANSIBLE_CONFIG=deploy/ansible/ansible.cfg ansible-playbook deploy/ansible/playbook.yml
 
 .PHONY: up cluster import deploy forward unforward backups backup restore stop start pca pra status logs down \
-	ansible validate-k8s validate-ansible
+	ansible validate-k8s validate-ansible validate-devcontainer
 
 up: ## everything on k3d: cluster -> build -> image -> import -> deploy (then: make forward)
 	@echo "==> make up: cluster, build, image, import, deploy (OVERLAY=$(OVERLAY), TAG=$(TAG))"
@@ -189,6 +189,11 @@ ansible: ## the same path with Ansible (TAGS=cluster,build,image,import,deploy o
 validate-k8s: ## render every overlay offline and validate it (schemas, rules, yamllint)
 	@echo "==> validating deploy/k8s offline (tools/k8s-validate)"
 	tools/k8s-validate/run.sh --tag $(TAG)
+
+validate-devcontainer: ## check .devcontainer: plain JSON, the workshop's tools, shellcheck of post-create.sh
+	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; } || \
+	  { echo "missing: sudo apt-get install shellcheck" >&2; exit 1; }
+	node --test --test-reporter=spec .devcontainer/
 
 validate-ansible: ## ansible-playbook --syntax-check, ansible-lint (production), the playbook run against a fake cluster
 	@echo "==> checking deploy/ansible: syntax, ansible-lint's production profile, runs against tools/k8s/fakes"
