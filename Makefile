@@ -106,8 +106,8 @@ ci-images: ## CI: install Docker, Packer and debootstrap, build the base image a
 	@echo "==> tools/images/ci-images.sh: base image, make build, make image, smoke tests"
 	tools/images/ci-images.sh
 
-ci-podman: build ## CI: play deploy/k8s/base under Podman with the images, check every route, run the PCA and PRA drills (root)
-	@echo "==> tools/podman/ci-podman.sh: podman kube play, route checks, pod-loss and data-loss drills"
+ci-podman: build ## CI: the manifests under Podman: routes, PCA/PRA drills, CronJob backup, restore Job (id, instant, newest), minio overlay (root)
+	@echo "==> tools/podman/ci-podman.sh: routes, drills, the CronJob's backup, the restore Job's paths, the minio overlay"
 	tools/podman/ci-podman.sh
 
 # --- the k3d workshop path (README: "The workshop on k3d") -------------------------------------

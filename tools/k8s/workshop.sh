@@ -16,7 +16,8 @@
 # Steps the other paths call (each one safe to run again): stop (scale the API to 0 and suspend
 # the backup CronJob), start (scale to 1 and resume what stop suspended), kill-pod (delete the api
 # pod, PCA), delete-volume NAME (delete a PVC), restore-job (with the API stopped: recreate missing
-# volumes, run the Job sqlite-restore, wait; FROM=s3 restores from the offsite copy).
+# volumes, run the Job sqlite-restore, wait; FROM=s3 restores from the offsite copy),
+# render-restore-job (print that Job, change nothing; CI plays it under Podman).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -519,7 +520,8 @@ render_restore_job() { # id at -> the manifest on stdout
   fi
   if [[ $FROM == s3 ]]; then
     local agent job
-    agent=$(q get deployment "$DEPLOYMENT" -o json | json '(() => {
+    # the running Deployment, or DEPLOYMENT_JSON (a file) where there is no cluster (CI under Podman)
+    agent=$({ if [[ -n ${DEPLOYMENT_JSON:-} ]]; then cat "$DEPLOYMENT_JSON"; else q get deployment "$DEPLOYMENT" -o json; fi; } | json '(() => {
       const s = d?.spec?.template?.spec ?? {};
       return [...(s.initContainers ?? []), ...(s.containers ?? [])].find((c) => c.name === "'"$AGENT_CONTAINER"'") ?? null;
     })()')
@@ -616,6 +618,12 @@ run_restore_job() { # manifest command
       return 3
       ;;
   esac
+}
+
+# Prints the restore Job as restore-job would apply it (ID, AT, FROM), changing nothing.
+cmd_render_restore_job() {
+  check_point
+  render_restore_job "$ID" "$AT" || die "the restore Job could not be rendered"
 }
 
 cmd_restore_job() {
@@ -764,15 +772,15 @@ cmd_down() {
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   echo "commands: cluster import deploy forward unforward backups backup restore pca pra status logs down"
-  echo "steps:    stop start kill-pod delete-volume restore-job"
+  echo "steps:    stop start kill-pod delete-volume restore-job render-restore-job"
 }
 
 main() {
   local cmd=${1:-}
   case $cmd in
     cluster | import | deploy | forward | unforward | backups | backup | restore | pca | pra | status | logs | down | \
-      stop | start | kill-pod | delete-volume | restore-job)
-      [[ $cmd == cluster || $cmd == down || $cmd == import || $DRY_RUN == 1 ]] || need "$KUBECTL" "install kubectl (README, Environment)"
+      stop | start | kill-pod | delete-volume | restore-job | render-restore-job)
+      [[ $cmd == cluster || $cmd == down || $cmd == import || $cmd == render-restore-job || $DRY_RUN == 1 ]] || need "$KUBECTL" "install kubectl (README, Environment)"
       shift
       "cmd_${cmd//-/_}" "$@"
       ;;
