@@ -106,24 +106,27 @@ ci-images: ## CI: install Docker, Packer and debootstrap, build the base image a
 	@echo "==> tools/images/ci-images.sh: base image, make build, make image, smoke tests"
 	tools/images/ci-images.sh
 
-ci-podman: build ## CI: play deploy/k8s/base under Podman with the images, check every route, run the PCA and PRA drills (root)
-	@echo "==> tools/podman/ci-podman.sh: podman kube play, route checks, pod-loss and data-loss drills"
+ci-podman: build ## CI: the manifests under Podman: routes, PCA/PRA drills, CronJob backup, restore Job (id, instant, newest), minio overlay (root)
+	@echo "==> tools/podman/ci-podman.sh: routes, drills, the CronJob's backup, the restore Job's paths, the minio overlay"
 	tools/podman/ci-podman.sh
 
 # --- the k3d workshop path (README: "The workshop on k3d") -------------------------------------
-# Each target prints the commands it runs (tools/k8s/workshop.sh); DRY_RUN=1 prints them only.
+# Each target runs one operation of the runbook, tools/k8s/workshop.sh (Ansible and the k8s drill
+# call the same one), and prints the commands it runs; DRY_RUN=1 prints them only.
 CLUSTER ?= pra
 NS ?= pra
-# base (API + agent sidecar) | cronjob (the workshop's CronJob) | minio (offsite copies)
+# base (API + agent sidecar) | cronjob (the workshop's CronJob) | minio (offsite copies) | monitoring
 OVERLAY ?= base
+# the restore point: ID=<backup id> or AT=<instant> (ISO-8601 with a zone, or unix seconds); empty = newest
 ID ?=
+AT ?=
 OFFLINE ?=
-WORKSHOP = CLUSTER=$(CLUSTER) NS=$(NS) TAG=$(TAG) OVERLAY=$(OVERLAY) ID=$(ID) OFFLINE=$(OFFLINE) \
+WORKSHOP = CLUSTER=$(CLUSTER) NS=$(NS) TAG=$(TAG) OVERLAY=$(OVERLAY) ID=$(ID) AT=$(AT) OFFLINE=$(OFFLINE) \
 	DRY_RUN=$(DRY_RUN) tools/k8s/workshop.sh
 ANSIBLE_PLAYBOOK = ANSIBLE_CONFIG=deploy/ansible/ansible.cfg ansible-playbook deploy/ansible/playbook.yml
 
-.PHONY: up cluster import deploy forward unforward backups backup restore pca pra status logs down \
-	ansible validate-k8s validate-ansible
+.PHONY: up cluster import deploy forward unforward backups backup restore stop start pca pra status logs down \
+	ansible validate-k8s validate-ansible validate-devcontainer
 
 up: ## everything on k3d: cluster -> build -> image -> import -> deploy (then: make forward)
 	@echo "==> make up: cluster, build, image, import, deploy (OVERLAY=$(OVERLAY), TAG=$(TAG))"
@@ -136,10 +139,10 @@ up: ## everything on k3d: cluster -> build -> image -> import -> deploy (then: m
 cluster: ## create the k3d cluster pra (1 server + 2 agents) if missing
 	@$(WORKSHOP) cluster
 
-import: ## import pra/api:TAG and pra/backup-agent:TAG into the k3d nodes
+import: ## import pra/api:TAG and pra/backup-agent:TAG into the k3d nodes that lack this build
 	@$(WORKSHOP) import
 
-deploy: ## generate credentials once, kubectl apply -k deploy/k8s/OVERLAY, wait for the rollout
+deploy: ## generate credentials once, kubectl apply -k deploy/k8s/OVERLAY, wait for the API to start
 	@$(WORKSHOP) deploy
 
 forward: ## port-forward the API to :8080 and the agent to :8081 in the background (restartable)
@@ -154,8 +157,14 @@ backups: ## list the restore points (the agent's GET /backups)
 backup: ## take a backup now (POST /backups with the token from the Secret)
 	@$(WORKSHOP) backup
 
-restore: ## restore ID=<backup id> (empty = latest): online via the agent; OFFLINE=1 with the Job
+restore: ## restore ID=<backup id> or AT=<instant> (empty = newest): online via the agent; OFFLINE=1 with the Job
 	@$(WORKSHOP) restore
+
+stop: ## scale the API to 0 and suspend the backup CronJob (what an offline restore does first)
+	@$(WORKSHOP) stop
+
+start: ## scale the API to 1 and resume the CronJob that stop suspended
+	@$(WORKSHOP) start
 
 pca: ## scenario 1 (PCA): delete the api pod, show that nothing was lost
 	@$(WORKSHOP) pca
@@ -175,14 +184,20 @@ down: ## delete the k3d cluster (and everything in it)
 ansible: ## the same path with Ansible (TAGS=cluster,build,image,import,deploy or restore)
 	@echo "==> ansible-playbook deploy/ansible/playbook.yml $(if $(TAGS),--tags $(TAGS))"
 	$(ANSIBLE_PLAYBOOK) -e pra_overlay=$(OVERLAY) -e pra_image_tag=$(TAG) \
-		$(if $(TAGS),--tags $(TAGS)) $(if $(ID),-e restore_id=$(ID))
+		$(if $(TAGS),--tags $(TAGS)) $(if $(ID),-e restore_id=$(ID)) $(if $(AT),-e restore_at=$(AT))
 
 validate-k8s: ## render every overlay offline and validate it (schemas, rules, yamllint)
 	@echo "==> validating deploy/k8s offline (tools/k8s-validate)"
 	tools/k8s-validate/run.sh --tag $(TAG)
 
-validate-ansible: ## ansible-playbook --syntax-check and ansible-lint (production profile)
-	@echo "==> checking deploy/ansible: syntax and ansible-lint's production profile"
+validate-devcontainer: ## check .devcontainer: plain JSON, the workshop's tools, shellcheck of post-create.sh
+	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; } || \
+	  { echo "missing: sudo apt-get install shellcheck" >&2; exit 1; }
+	node --test --test-reporter=spec .devcontainer/
+
+validate-ansible: ## ansible-playbook --syntax-check, ansible-lint (production), the playbook run against a fake cluster
+	@echo "==> checking deploy/ansible: syntax, ansible-lint's production profile, runs against tools/k8s/fakes"
 	@command -v ansible-lint >/dev/null || { echo "missing: sudo apt-get install ansible ansible-lint" >&2; exit 1; }
 	cd deploy/ansible && ANSIBLE_CONFIG=ansible.cfg ansible-playbook playbook.yml --syntax-check
 	cd deploy/ansible && ansible-lint
+	node --test --test-reporter=spec deploy/ansible/

@@ -1,6 +1,7 @@
 // Renders deploy/k8s offline, the way a user applies it: generate-secrets.sh, then
-// `kubectl kustomize` for the base and every overlay, plus the restore Job file as it is and as the
-// runbook edits it (`kubectl set env --local ... BACKUP_ID=...`).
+// `kubectl kustomize` for the base and every overlay, plus the restore Job as the runbook renders
+// it for each kind of restore point: the file as it is (the newest point), and
+// `kubectl set env --local ... BACKUP_ID=...` or `... BACKUP_AT=...`.
 //
 // Everything runs in a temporary copy of deploy/k8s without the user's generated secret files, so
 // validation never reads nor writes real credentials and also tests generate-secrets.sh itself.
@@ -10,7 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export const EXAMPLE_BACKUP_ID = 'app-1772098321';
+/** The restore points the restore Job is rendered for (empty = the newest point). */
+export const EXAMPLE_POINTS = [
+  { id: '', at: '' },
+  { id: 'app-1772098321', at: '' },
+  { id: '', at: '2026-11-30T10:41:07Z' },
+];
 
 /** Parses a multi-document YAML string into plain objects (empty documents dropped). */
 export function parseManifests(text, source) {
@@ -105,23 +111,24 @@ export function renderAll(root, kubectl = 'kubectl') {
       .sort()) {
       const full = path.join(jobsDir, file);
       const name = `jobs/${file}`;
-      renders.push({ name, type: 'job', objects: parseManifests(readFileSync(full, 'utf8'), name) });
-      if (file === 'restore.yaml') {
-        // The runbook's way to choose a restore point, offline: kubectl set env --local.
-        const text = run(kubectl, [
-          'set',
-          'env',
-          '--local',
-          '-o',
-          'yaml',
-          '-f',
-          full,
-          `BACKUP_ID=${EXAMPLE_BACKUP_ID}`,
-        ]);
+      if (file !== 'restore.yaml') {
+        renders.push({ name, type: 'job', objects: parseManifests(readFileSync(full, 'utf8'), name) });
+        continue;
+      }
+      // As tools/k8s/workshop.sh renders it: `set env --local` prints nothing when no value
+      // changes, so the newest point is the file as it is.
+      for (const point of EXAMPLE_POINTS) {
+        const sets = [
+          ...(point.id ? [`BACKUP_ID=${point.id}`] : []),
+          ...(point.at ? [`BACKUP_AT=${point.at}`] : []),
+        ];
+        const text = sets.length
+          ? run(kubectl, ['set', 'env', '--local', '-o', 'yaml', '-f', full, ...sets])
+          : readFileSync(full, 'utf8');
         renders.push({
-          name: `${name} (BACKUP_ID=${EXAMPLE_BACKUP_ID})`,
+          name: sets.length ? `${name} (${sets.join(' ')})` : name,
           type: 'job',
-          backupId: EXAMPLE_BACKUP_ID,
+          point,
           objects: parseManifests(text, name),
         });
       }

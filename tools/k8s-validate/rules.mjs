@@ -1,48 +1,62 @@
-// pra-kit's own rules for the rendered manifests: the names the workshop and our scripts rely on,
-// the images, probes, the single-writer shape, the security context, references that resolve, and
-// credentials that come from generated Secrets, never from git.
+// pra-kit's own rules for the rendered manifests. The names, ports, paths and uid come from
+// deploy/k8s/project.json (the runbook and the tests read the same file); the rules check that the
+// manifests agree with it, and hold the project's decisions: one writer, the native sidecar, the
+// restore Job that never runs beside the API, credentials from generated Secrets.
 //
-// Each rule records one result: { ok, label, detail }. `check(renders, context)` returns them all.
-
+// Each rule has an id (RULES); every result says which rule produced it, and validate.test.mjs
+// seeds, for every rule, a mistake that it must report.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe } from './schema.mjs';
 
-export const NAMESPACE = 'pra';
-export const UID = 10001;
-export const PRA_IMAGES = ['pra/api', 'pra/backup-agent'];
-export const API_LABELS = { 'app.kubernetes.io/name': 'api' };
+export const RULES = {
+  names: 'the objects the runbook and the workshop use exist, with the names of project.json',
+  namespace: "every namespaced object is in the project's namespace",
+  'single-writer':
+    'a Deployment on a ReadWriteOnce volume has one replica and strategy Recreate (one SQLite writer)',
+  sidecar: 'the agent is a native sidecar running `serve` in sidecar mode, and absent in CronJob mode',
+  ports:
+    "container ports, their env and the Services agree with project.json; no Service targets a native sidecar's port by name",
+  probes: 'the API is ready on /ready and alive on /health, with the tolerance an online restore needs',
+  paths: 'DB_PATH and BACKUP_DIR are the volumes behind them; the API mounts the backups read-only',
+  images:
+    'our images at the expected tag with IfNotPresent (k3d imports them, no registry); every image pinned',
+  security:
+    'the uid of project.json, non-root, read-only root fs with an emptyDir /tmp, no capabilities, seccomp, no token, no service links, requests and a memory limit',
+  references: 'every ConfigMap, Secret, key, claim, volume and Service selector resolves',
+  credentials: 'sensitive values come from generated Secrets, never from a manifest',
+  cronjob:
+    "the CronJob never runs twice at once, runs on the api pod's node, and gives up before its next run",
+  'restore-job':
+    'the restore Job passes BACKUP_ID and BACKUP_AT as rendered, runs once, never beside a running API',
+  offsite: 'the minio overlay: the agent reaches the MinIO Service with the credentials of its Secret',
+};
+
 /** Env vars whose value must come from a Secret (never a literal in a manifest). */
 export const SENSITIVE_ENV = /(TOKEN|PASSWORD|SECRET|ACCESS_KEY|ENCRYPTION_KEY)/;
+
+export function loadProject(k8sDir) {
+  return JSON.parse(readFileSync(path.join(k8sDir, 'project.json'), 'utf8'));
+}
 
 class Results {
   constructor() {
     this.items = [];
+    this.rule = '';
   }
   expect(ok, label, detail = '') {
-    this.items.push({ ok: Boolean(ok), label, detail: ok ? '' : detail });
+    this.items.push({ ok: Boolean(ok), label, detail: ok ? '' : detail, rule: this.rule });
     return Boolean(ok);
   }
 }
 
 const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
-const NAMESPACED = new Set([
-  'ConfigMap',
-  'Secret',
-  'Service',
-  'PersistentVolumeClaim',
-  'Deployment',
-  'StatefulSet',
-  'CronJob',
-  'Job',
-  'Pod',
-  'ServiceAccount',
-  'Role',
-  'RoleBinding',
-  'NetworkPolicy',
-  'PodMonitor',
-  'PrometheusRule',
-  'PodDisruptionBudget',
-  'Ingress',
-  'ServiceMonitor',
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'StorageClass',
 ]);
 
 /** Pod specs of workload objects, with where they come from. */
@@ -67,6 +81,8 @@ export function podSpecs(obj) {
 export function allContainers(spec) {
   return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
 }
+
+const isSidecar = (c) => c.restartPolicy === 'Always';
 
 /** The environment a container sees: envFrom first, then env (which wins), as kubelet does. */
 export function resolveEnv(container, objects) {
@@ -93,23 +109,15 @@ export function resolveEnv(container, objects) {
   return env;
 }
 
-/** One check per variable: `env` (from resolveEnv) sets each name of `wanted` to its value. */
-function expectEnvValues(r, label, env, wanted) {
-  for (const [k, v] of Object.entries(wanted)) {
-    r.expect(env[k]?.value === v, `${label} ${k}=${v}`, `got ${JSON.stringify(env[k])}`);
-  }
-}
-
 function portNumber(container, port) {
   if (typeof port === 'number') return port;
   return (container.ports ?? []).find((p) => p.name === port)?.containerPort;
 }
 
 function mountOf(spec, container, mountPath) {
-  const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
+  const mount = (container?.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
   if (!mount) return undefined;
-  const volume = (spec.volumes ?? []).find((v) => v.name === mount.name);
-  return { mount, volume };
+  return { mount, volume: (spec.volumes ?? []).find((v) => v.name === mount.name) };
 }
 
 function labelsMatch(selector, labels) {
@@ -126,38 +134,25 @@ function parseImage(image) {
     : { name: image, tag: '' };
 }
 
-function parseQuantity(q) {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q));
-  if (!m) return NaN;
-  const mult =
-    { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] ?? 1;
-  return Number(m[1]) * mult;
-}
-
-function podAffinityToApi(terms) {
-  return (terms ?? []).some(
-    (t) =>
-      t.topologyKey === 'kubernetes.io/hostname' &&
-      labelsMatch(API_LABELS, t.labelSelector?.matchLabels ?? {}),
-  );
-}
-
-function probeAt(probe, container, path, port) {
-  return probe?.httpGet?.path === path && portNumber(container, probe.httpGet.port) === port;
-}
+const claimOf = (m) => m?.volume?.persistentVolumeClaim?.claimName;
+const dirOf = (file) => file.slice(0, file.lastIndexOf('/')) || '/';
 
 // ---------------------------------------------------------------------------------------------
 
 /** Rules that hold for every pod we ship, in every render. */
-function checkPods(r, render, objects, pvcSource) {
+function checkPods(r, p, render, objects, pvcSource) {
   for (const obj of objects) {
     for (const { owner, template } of podSpecs(obj)) {
       const spec = template.spec ?? {};
       const who = `[${render.name}] ${describe(owner)}`;
       const psc = spec.securityContext ?? {};
+      r.rule = 'security';
       r.expect(
-        psc.runAsNonRoot === true && psc.runAsUser === UID && psc.runAsGroup === UID && psc.fsGroup === UID,
-        `${who}: pod runs as non-root uid/gid ${UID} with fsGroup ${UID}`,
+        psc.runAsNonRoot === true &&
+          psc.runAsUser === p.uid &&
+          psc.runAsGroup === p.uid &&
+          psc.fsGroup === p.uid,
+        `${who}: pod runs as non-root uid/gid ${p.uid} with fsGroup ${p.uid}`,
         `securityContext is ${JSON.stringify(psc)}`,
       );
       r.expect(
@@ -176,6 +171,7 @@ function checkPods(r, render, objects, pvcSource) {
         'set enableServiceLinks: false',
       );
       const volumeNames = new Set((spec.volumes ?? []).map((v) => v.name));
+      r.rule = 'references';
       for (const v of spec.volumes ?? []) {
         if (v.persistentVolumeClaim) {
           r.expect(
@@ -188,19 +184,19 @@ function checkPods(r, render, objects, pvcSource) {
       for (const c of allContainers(spec)) {
         const cwho = `${who} container ${c.name}`;
         const sc = c.securityContext ?? {};
+        r.rule = 'security';
         r.expect(
           sc.allowPrivilegeEscalation === false &&
             sc.readOnlyRootFilesystem === true &&
             (sc.capabilities?.drop ?? []).includes('ALL') &&
             !(sc.capabilities?.add ?? []).length &&
             sc.privileged !== true &&
-            (sc.runAsUser === undefined || sc.runAsUser === UID),
+            (sc.runAsUser === undefined || sc.runAsUser === p.uid),
           `${cwho}: read-only root fs, no privilege escalation, all capabilities dropped`,
           `securityContext is ${JSON.stringify(sc)}`,
         );
-        const tmp = mountOf(spec, c, '/tmp');
         r.expect(
-          tmp?.volume?.emptyDir,
+          mountOf(spec, c, '/tmp')?.volume?.emptyDir,
           `${cwho}: /tmp is an emptyDir (the root fs is read-only)`,
           'no emptyDir mounted at /tmp',
         );
@@ -212,6 +208,7 @@ function checkPods(r, render, objects, pvcSource) {
           `${cwho}: cpu/memory requests and a memory limit`,
           `resources is ${JSON.stringify(res)}`,
         );
+        r.rule = 'references';
         for (const m of c.volumeMounts ?? []) {
           r.expect(
             volumeNames.has(m.name),
@@ -219,9 +216,10 @@ function checkPods(r, render, objects, pvcSource) {
             `no volume named ${m.name}`,
           );
         }
+        r.rule = 'images';
         const { name, tag } = parseImage(c.image ?? '');
         r.expect(tag !== '' && tag !== 'latest', `${cwho}: image ${c.image} is pinned`, 'no tag, or :latest');
-        if (PRA_IMAGES.includes(name)) {
+        if (Object.values(p.images).includes(name)) {
           r.expect(
             c.imagePullPolicy === 'IfNotPresent',
             `${cwho}: imagePullPolicy IfNotPresent (k3d imports the image, there is no registry)`,
@@ -233,21 +231,16 @@ function checkPods(r, render, objects, pvcSource) {
             `tag is ${tag}`,
           );
         }
+        r.rule = 'references';
         for (const from of c.envFrom ?? []) {
-          if (from.configMapRef) {
-            r.expect(
-              find(objects, 'ConfigMap', from.configMapRef.name),
-              `${cwho}: envFrom ConfigMap ${from.configMapRef.name} exists`,
-              'not rendered (wrong name or namespace?)',
-            );
-          }
-          if (from.secretRef) {
-            r.expect(
-              find(objects, 'Secret', from.secretRef.name),
-              `${cwho}: envFrom Secret ${from.secretRef.name} exists`,
-              'not rendered',
-            );
-          }
+          const [kind, ref] = from.configMapRef
+            ? ['ConfigMap', from.configMapRef]
+            : ['Secret', from.secretRef];
+          r.expect(
+            find(objects, kind, ref?.name),
+            `${cwho}: envFrom ${kind} ${ref?.name} exists`,
+            'not rendered (wrong name or namespace?)',
+          );
         }
         for (const e of c.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
@@ -260,39 +253,32 @@ function checkPods(r, render, objects, pvcSource) {
               target ? `no key ${ref.key}` : `no ${kind} ${ref.name}`,
             );
           }
-          if (SENSITIVE_ENV.test(e.name)) {
-            r.expect(
-              e.valueFrom?.secretKeyRef,
-              `${cwho}: ${e.name} comes from a Secret`,
-              'a literal value in a manifest',
-            );
-          }
         }
+        r.rule = 'credentials';
         for (const [k, v] of Object.entries(resolveEnv(c, objects))) {
-          if (SENSITIVE_ENV.test(k) && v.value !== undefined) {
-            r.expect(false, `${cwho}: ${k} comes from a Secret`, 'set from a ConfigMap or a literal');
-          }
+          if (SENSITIVE_ENV.test(k))
+            r.expect(v.secret, `${cwho}: ${k} comes from a Secret`, 'a literal value, or from a ConfigMap');
         }
       }
     }
   }
 }
 
-/** Every object in namespace pra; Services reach a pod and a named port; single writers stay single. */
-function checkObjects(r, render, objects) {
-  for (const obj of objects) {
-    if (NAMESPACED.has(obj.kind)) {
-      r.expect(
-        obj.metadata?.namespace === NAMESPACE,
-        `[${render.name}] ${describe(obj)}: in namespace ${NAMESPACE}`,
-        `namespace is ${obj.metadata?.namespace}`,
-      );
-    }
+/** Namespaces; Services reach a pod and a port by number; single writers stay single. */
+function checkObjects(r, p, render, objects) {
+  r.rule = 'namespace';
+  for (const obj of objects.filter((o) => !CLUSTER_SCOPED.has(o.kind))) {
+    r.expect(
+      obj.metadata?.namespace === p.namespace,
+      `[${render.name}] ${describe(obj)}: in namespace ${p.namespace}`,
+      `namespace is ${obj.metadata?.namespace}`,
+    );
   }
   const templates = objects.flatMap(podSpecs);
   for (const svc of objects.filter((o) => o.kind === 'Service')) {
     const who = `[${render.name}] ${describe(svc)}`;
     const targets = templates.filter((t) => labelsMatch(svc.spec?.selector, t.template.metadata?.labels));
+    r.rule = 'references';
     if (
       !r.expect(
         svc.spec?.selector && targets.length > 0,
@@ -301,21 +287,24 @@ function checkObjects(r, render, objects) {
       )
     )
       continue;
-    for (const p of svc.spec?.ports ?? []) {
-      const target = p.targetPort ?? p.port;
-      const ok =
-        typeof target === 'number' ||
-        targets.some((t) => allContainers(t.template.spec).some((c) => portNumber(c, target) !== undefined));
+    const containers = targets.flatMap((t) => allContainers(t.template.spec));
+    for (const port of svc.spec?.ports ?? []) {
+      const target = port.targetPort ?? port.port;
+      r.rule = 'ports';
+      const sidecarName =
+        typeof target === 'string' && containers.some((c) => isSidecar(c) && portNumber(c, target));
       r.expect(
-        ok,
-        `${who}: port ${p.port} targets an existing container port (${p.targetPort})`,
-        'no container port of that name',
+        !sidecarName && containers.some((c) => portNumber(c, target) !== undefined),
+        `${who}: port ${port.port} targets a container port (${target})`,
+        sidecarName
+          ? "a native sidecar's port by name: Kubernetes before 1.32 leaves it out of the endpoints and kubectl before 1.31 cannot port-forward to it; use the number"
+          : 'no container declares that port',
       );
     }
   }
+  r.rule = 'single-writer';
   for (const d of objects.filter((o) => o.kind === 'Deployment')) {
-    const spec = d.spec?.template?.spec ?? {};
-    const rwo = (spec.volumes ?? []).some((v) => {
+    const rwo = (d.spec?.template?.spec?.volumes ?? []).some((v) => {
       const pvc =
         v.persistentVolumeClaim && find(objects, 'PersistentVolumeClaim', v.persistentVolumeClaim.claimName);
       return pvc && (pvc.spec?.accessModes ?? []).includes('ReadWriteOnce');
@@ -332,6 +321,7 @@ function checkObjects(r, render, objects) {
 
 /** Generated Secrets: every value is one generate-secrets.sh wrote in this run, never one from git. */
 function checkSecrets(r, render, objects, generated) {
+  r.rule = 'credentials';
   const values = new Set(Object.values(generated).flatMap((f) => Object.values(f)));
   for (const s of objects.filter((o) => o.kind === 'Secret')) {
     const who = `[${render.name}] ${describe(s)}`;
@@ -347,266 +337,235 @@ function checkSecrets(r, render, objects, generated) {
   }
 }
 
-function checkApi(r, render, objects, mode) {
+/** A container of ours: its DB_PATH and BACKUP_DIR, and the claims mounted there. */
+function checkPaths(r, p, who, spec, c, env, { backupReadOnly }) {
+  r.rule = 'paths';
+  r.expect(
+    env.DB_PATH?.value === p.paths.db && env.BACKUP_DIR?.value === p.paths.backupDir,
+    `${who}: DB_PATH=${p.paths.db} and BACKUP_DIR=${p.paths.backupDir}`,
+    JSON.stringify({ DB_PATH: env.DB_PATH, BACKUP_DIR: env.BACKUP_DIR }),
+  );
+  const data = mountOf(spec, c, dirOf(p.paths.db));
+  r.expect(
+    claimOf(data) === p.volumes.data && !data.mount.readOnly,
+    `${who}: ${p.volumes.data} mounted read-write at ${dirOf(p.paths.db)}`,
+    JSON.stringify(data),
+  );
+  const backup = mountOf(spec, c, p.paths.backupDir);
+  r.expect(
+    claimOf(backup) === p.volumes.backup && Boolean(backup.mount.readOnly) === backupReadOnly,
+    `${who}: ${p.volumes.backup} mounted ${backupReadOnly ? 'read-only' : 'read-write'} at ${p.paths.backupDir}`,
+    JSON.stringify(backup),
+  );
+}
+
+function checkApi(r, p, render, objects, mode) {
   const pre = `[${render.name}]`;
-  r.expect(find(objects, 'Namespace', NAMESPACE), `${pre} Namespace ${NAMESPACE}`, 'missing');
-  const data = find(objects, 'PersistentVolumeClaim', 'pra-data');
-  const backup = find(objects, 'PersistentVolumeClaim', 'pra-backup');
-  r.expect(
-    data && data.spec.accessModes?.includes('ReadWriteOnce'),
-    `${pre} PVC pra-data (ReadWriteOnce)`,
-    'missing or not RWO',
-  );
-  r.expect(
-    backup &&
-      backup.spec.accessModes?.includes('ReadWriteOnce') &&
-      parseQuantity(backup.spec.resources?.requests?.storage) >= 200 * 2 ** 20,
-    `${pre} PVC pra-backup (ReadWriteOnce, at least 200Mi)`,
-    `got ${JSON.stringify(backup?.spec)}`,
-  );
-  const dep = find(objects, 'Deployment', 'api');
-  if (!r.expect(dep, `${pre} Deployment api`, 'missing')) return;
-  const who = `${pre} Deployment api`;
-  const spec = dep.spec.template.spec;
-  r.expect(dep.spec.replicas === 1, `${who}: replicas 1`, `replicas ${dep.spec.replicas}`);
-  r.expect(
-    dep.spec.strategy?.type === 'Recreate',
-    `${who}: strategy Recreate (SQLite has one writer)`,
-    `strategy ${dep.spec.strategy?.type}`,
-  );
-  r.expect(
-    labelsMatch(API_LABELS, dep.spec.template.metadata?.labels),
-    `${who}: pod labelled ${JSON.stringify(API_LABELS)}`,
-    'affinity rules and scripts select it by that label',
-  );
-  const api = (spec.containers ?? []).find((c) => c.name === 'api');
-  if (r.expect(api, `${who}: container api`, 'missing')) {
-    r.expect(parseImage(api.image).name === 'pra/api', `${who}: api runs pra/api`, api.image);
-    r.expect(portNumber(api, 'http') === 8080, `${who}: api port http = 8080`, JSON.stringify(api.ports));
+  r.rule = 'names';
+  r.expect(find(objects, 'Namespace', p.namespace), `${pre} Namespace ${p.namespace}`, 'missing');
+  for (const claim of [p.volumes.data, p.volumes.backup]) {
+    const pvc = find(objects, 'PersistentVolumeClaim', claim);
     r.expect(
-      probeAt(api.readinessProbe, api, '/ready', 8080),
-      `${who}: api readiness GET /ready :8080`,
+      pvc && pvc.spec.accessModes?.includes('ReadWriteOnce'),
+      `${pre} PVC ${claim} (ReadWriteOnce)`,
+      'missing or not ReadWriteOnce',
+    );
+  }
+  const dep = find(objects, 'Deployment', p.deployment);
+  if (!r.expect(dep, `${pre} Deployment ${p.deployment}`, 'missing')) return;
+  const who = `${pre} Deployment ${p.deployment}`;
+  const spec = dep.spec.template.spec;
+  r.expect(
+    labelsMatch(p.podLabel, dep.spec.template.metadata?.labels),
+    `${who}: pod labelled ${JSON.stringify(p.podLabel)}`,
+    'the runbook, the affinity rules and the Services select it by that label',
+  );
+  r.rule = 'single-writer';
+  r.expect(
+    dep.spec.replicas === 1 && dep.spec.strategy?.type === 'Recreate',
+    `${who}: replicas 1, strategy Recreate (SQLite has one writer)`,
+    `replicas ${dep.spec.replicas}, strategy ${dep.spec.strategy?.type}`,
+  );
+
+  r.rule = 'names';
+  const api = (spec.containers ?? []).find((c) => c.name === p.containers.api);
+  if (r.expect(api, `${who}: container ${p.containers.api}`, 'missing')) {
+    r.expect(
+      parseImage(api.image).name === p.images.api,
+      `${who}: ${p.containers.api} runs ${p.images.api}`,
+      api.image,
+    );
+    const env = resolveEnv(api, objects);
+    r.rule = 'ports';
+    r.expect(
+      (api.ports ?? []).some((cp) => cp.containerPort === p.ports.api) &&
+        env.API_PORT?.value === String(p.ports.api),
+      `${who}: the API listens on ${p.ports.api} (API_PORT) and declares it`,
+      `API_PORT ${JSON.stringify(env.API_PORT)}, ports ${JSON.stringify(api.ports)}`,
+    );
+    r.rule = 'probes';
+    const at = (probe, path) =>
+      probe?.httpGet?.path === path && portNumber(api, probe.httpGet.port) === p.ports.api;
+    r.expect(
+      at(api.readinessProbe, '/ready'),
+      `${who}: readiness GET /ready :${p.ports.api} (503 while the database is unusable)`,
       JSON.stringify(api.readinessProbe),
     );
     r.expect(
-      probeAt(api.livenessProbe, api, '/health', 8080),
-      `${who}: api liveness GET /health :8080`,
+      at(api.livenessProbe, '/health'),
+      `${who}: liveness GET /health :${p.ports.api} (never touches the database)`,
       JSON.stringify(api.livenessProbe),
+    );
+    r.expect(
+      at(api.startupProbe, '/health'),
+      `${who}: startup GET /health :${p.ports.api} (the runbook waits for it, not for readiness)`,
+      JSON.stringify(api.startupProbe),
     );
     const rp = api.readinessProbe ?? {};
     r.expect(
       (rp.timeoutSeconds ?? 1) >= 2 && (rp.periodSeconds ?? 10) * (rp.failureThreshold ?? 3) >= 10,
-      `${who}: api readiness rides out a 1-2 s restore (timeout >= 2 s, >= 10 s of failures)`,
+      `${who}: readiness rides out a 1-2 s online restore (timeout >= 2 s, >= 10 s of failures)`,
       JSON.stringify(rp),
     );
-    const lp = api.livenessProbe ?? {};
-    r.expect(
-      (lp.timeoutSeconds ?? 1) >= 2 && (lp.periodSeconds ?? 10) * (lp.failureThreshold ?? 3) >= 30,
-      `${who}: api liveness tolerates 30 s before a restart`,
-      JSON.stringify(lp),
-    );
-    const env = resolveEnv(api, objects);
-    expectEnvValues(r, `${who}: api`, env, {
-      DB_PATH: '/data/app.db',
-      BACKUP_DIR: '/backup',
-      API_PORT: '8080',
-    });
-    const d = mountOf(spec, api, '/data');
-    r.expect(
-      d?.volume?.persistentVolumeClaim?.claimName === 'pra-data' && !d.mount.readOnly,
-      `${who}: api mounts pra-data read-write at /data`,
-      JSON.stringify(d),
-    );
-    const b = mountOf(spec, api, '/backup');
-    r.expect(
-      b?.volume?.persistentVolumeClaim?.claimName === 'pra-backup' && b.mount.readOnly === true,
-      `${who}: api mounts pra-backup read-only at /backup`,
-      JSON.stringify(b),
-    );
+    checkPaths(r, p, `${who}: ${p.containers.api}`, spec, api, env, { backupReadOnly: true });
   }
-  const svc = find(objects, 'Service', 'api');
+
+  const sidecar = (spec.initContainers ?? []).find((c) => c.name === p.containers.agent);
+  const agentSvc = find(objects, 'Service', p.services.agent);
+  r.rule = 'names';
+  const svc = find(objects, 'Service', p.services.api);
   r.expect(
-    svc && (svc.spec.ports ?? []).some((p) => p.port === 80 && portNumber(api ?? {}, p.targetPort) === 8080),
-    `${pre} Service api 80 -> 8080`,
+    svc && labelsMatch(svc.spec.selector, dep.spec.template.metadata?.labels),
+    `${pre} Service ${p.services.api} selects the api pod`,
+    JSON.stringify(svc?.spec),
+  );
+  r.rule = 'ports';
+  r.expect(
+    (svc?.spec?.ports ?? []).some((sp) => sp.port === p.ports.service && sp.targetPort === p.ports.api),
+    `${pre} Service ${p.services.api} ${p.ports.service} -> ${p.ports.api}`,
     JSON.stringify(svc?.spec?.ports),
   );
-
-  const sidecar = (spec.initContainers ?? []).find((c) => c.name === 'backup-agent');
-  const agentSvc = find(objects, 'Service', 'backup-agent');
+  r.rule = 'sidecar';
   if (mode === 'cronjob') {
     r.expect(
       !sidecar,
       `${who}: no agent sidecar in CronJob mode`,
       'the sidecar and the CronJob would both back up',
     );
-    r.expect(!agentSvc, `${pre} no Service backup-agent in CronJob mode (nothing serves it)`, 'present');
+    r.expect(
+      !agentSvc,
+      `${pre} no Service ${p.services.agent} in CronJob mode (nothing serves it)`,
+      'present',
+    );
     return;
   }
-  if (!r.expect(sidecar, `${who}: backup-agent native sidecar (initContainers)`, 'missing')) return;
+  if (!r.expect(sidecar, `${who}: ${p.containers.agent} is an init container (native sidecar)`, 'missing'))
+    return;
   r.expect(
-    sidecar.restartPolicy === 'Always',
-    `${who}: backup-agent restartPolicy Always (native sidecar)`,
+    isSidecar(sidecar),
+    `${who}: ${p.containers.agent} restartPolicy Always (native sidecar; else it blocks the API forever)`,
     `restartPolicy ${sidecar.restartPolicy}`,
   );
   r.expect(
-    parseImage(sidecar.image).name === 'pra/backup-agent',
-    `${who}: sidecar runs pra/backup-agent`,
-    sidecar.image,
-  );
-  r.expect(
-    !sidecar.args || JSON.stringify(sidecar.args) === '["serve"]',
-    `${who}: sidecar runs "serve"`,
-    JSON.stringify(sidecar.args),
-  );
-  r.expect(
-    portNumber(sidecar, 'agent-http') === 8081,
-    `${who}: sidecar port agent-http = 8081`,
-    JSON.stringify(sidecar.ports),
-  );
-  r.expect(
-    probeAt(sidecar.livenessProbe, sidecar, '/health', 8081),
-    `${who}: sidecar liveness GET /health :8081`,
-    JSON.stringify(sidecar.livenessProbe),
+    parseImage(sidecar.image).name === p.images.agent &&
+      (!sidecar.args || JSON.stringify(sidecar.args) === '["serve"]'),
+    `${who}: the sidecar runs ${p.images.agent} serve`,
+    `${sidecar.image} ${JSON.stringify(sidecar.args)}`,
   );
   const env = resolveEnv(sidecar, objects);
-  expectEnvValues(r, `${who}: sidecar`, env, {
-    DB_PATH: '/data/app.db',
-    BACKUP_DIR: '/backup',
-    AGENT_PORT: '8081',
-  });
-  r.expect(env.BACKUP_SCHEDULE?.value, `${who}: sidecar BACKUP_SCHEDULE set`, 'missing');
+  r.expect(env.BACKUP_SCHEDULE?.value, `${who}: the sidecar has a BACKUP_SCHEDULE`, 'missing');
+  r.rule = 'credentials';
   r.expect(
-    env.BACKUP_TOKEN?.secret === 'pra-backup-token' && env.BACKUP_TOKEN.key === 'token',
-    `${who}: sidecar BACKUP_TOKEN from Secret pra-backup-token (destructive routes authenticated)`,
+    env.BACKUP_TOKEN?.secret === p.tokenSecret.name && env.BACKUP_TOKEN.key === p.tokenSecret.key,
+    `${who}: BACKUP_TOKEN from Secret ${p.tokenSecret.name} (destructive routes authenticated; the runbook reads it there)`,
     JSON.stringify(env.BACKUP_TOKEN),
   );
-  const d = mountOf(spec, sidecar, '/data');
-  const b = mountOf(spec, sidecar, '/backup');
+  r.rule = 'ports';
   r.expect(
-    d?.volume?.persistentVolumeClaim?.claimName === 'pra-data' && !d.mount.readOnly,
-    `${who}: sidecar mounts pra-data read-write (same volume as the API)`,
-    JSON.stringify(d),
+    (sidecar.ports ?? []).some((cp) => cp.containerPort === p.ports.agent) &&
+      env.AGENT_PORT?.value === String(p.ports.agent),
+    `${who}: the agent listens on ${p.ports.agent} (AGENT_PORT) and declares it`,
+    `AGENT_PORT ${JSON.stringify(env.AGENT_PORT)}, ports ${JSON.stringify(sidecar.ports)}`,
   );
   r.expect(
-    b?.volume?.persistentVolumeClaim?.claimName === 'pra-backup' && !b.mount.readOnly,
-    `${who}: sidecar mounts pra-backup read-write`,
-    JSON.stringify(b),
-  );
-  r.expect(
-    agentSvc &&
-      (agentSvc.spec.ports ?? []).some((p) => p.port === 80 && portNumber(sidecar, p.targetPort) === 8081),
-    `${pre} Service backup-agent 80 -> 8081`,
+    (agentSvc?.spec?.ports ?? []).some(
+      (sp) => sp.port === p.ports.service && sp.targetPort === p.ports.agent,
+    ),
+    `${pre} Service ${p.services.agent} ${p.ports.service} -> ${p.ports.agent}`,
     JSON.stringify(agentSvc?.spec?.ports),
   );
+  checkPaths(r, p, `${who}: ${p.containers.agent}`, spec, sidecar, env, { backupReadOnly: false });
 }
 
-/** A one-shot agent pod (CronJob, restore Job): the paths of the workshop and both volumes. */
-function checkAgentVolumes(r, pre, spec, c, env) {
-  r.expect(
-    env.DB_PATH?.value === '/data/app.db' && env.BACKUP_DIR?.value === '/backup',
-    `${pre}: DB_PATH and BACKUP_DIR`,
-    JSON.stringify(env),
-  );
-  r.expect(
-    mountOf(spec, c, '/data')?.volume?.persistentVolumeClaim?.claimName === 'pra-data',
-    `${pre}: mounts pra-data`,
-    '',
-  );
-  r.expect(
-    mountOf(spec, c, '/backup')?.volume?.persistentVolumeClaim?.claimName === 'pra-backup',
-    `${pre}: mounts pra-backup`,
-    '',
+function affinityToApi(p, terms) {
+  return (terms ?? []).some(
+    (t) =>
+      t.topologyKey === 'kubernetes.io/hostname' &&
+      labelsMatch(p.podLabel, t.labelSelector?.matchLabels ?? {}),
   );
 }
 
-function checkCronJob(r, render, objects) {
-  const pre = `[${render.name}] CronJob sqlite-backup`;
-  const cj = find(objects, 'CronJob', 'sqlite-backup');
+function checkCronJob(r, p, render, objects) {
+  const pre = `[${render.name}] CronJob ${p.cronJob}`;
+  r.rule = 'names';
+  const cj = find(objects, 'CronJob', p.cronJob);
   if (!r.expect(cj, pre, 'missing')) return;
-  r.expect(cj.spec.schedule === '* * * * *', `${pre}: every minute`, cj.spec.schedule);
+  const spec = cj.spec.jobTemplate.spec.template.spec;
+  const c = spec.containers?.[0];
+  r.rule = 'cronjob';
   r.expect(
     cj.spec.concurrencyPolicy === 'Forbid',
     `${pre}: concurrencyPolicy Forbid`,
     cj.spec.concurrencyPolicy,
   );
+  r.expect(cj.spec.suspend !== true, `${pre}: not suspended as deployed`, 'suspend: true');
   r.expect(
-    cj.spec.successfulJobsHistoryLimit >= 1 && cj.spec.failedJobsHistoryLimit >= 1,
-    `${pre}: history limits set`,
-    'missing',
-  );
-  r.expect(
-    cj.spec.suspend !== true,
-    `${pre}: not suspended as deployed (resume = re-apply or patch)`,
-    'suspend: true',
-  );
-  const spec = cj.spec.jobTemplate.spec.template.spec;
-  const c = spec.containers?.[0];
-  r.expect(
-    parseImage(c?.image ?? '').name === 'pra/backup-agent' && JSON.stringify(c?.args) === '["backup"]',
+    parseImage(c?.image ?? '').name === p.images.agent && JSON.stringify(c?.args) === '["backup"]',
     `${pre}: runs the agent's "backup"`,
     `${c?.image} ${JSON.stringify(c?.args)}`,
   );
-  const env = resolveEnv(c ?? {}, objects);
-  checkAgentVolumes(r, pre, spec, c, env);
   r.expect(
-    podAffinityToApi(spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution),
-    `${pre}: runs on the api pod's node (pod affinity; pra-data is ReadWriteOnce)`,
+    affinityToApi(p, spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution),
+    `${pre}: runs on the api pod's node (pod affinity; ${p.volumes.data} is ReadWriteOnce)`,
     JSON.stringify(spec.affinity),
   );
+  const deadline = cj.spec.jobTemplate.spec.activeDeadlineSeconds;
   r.expect(
-    cj.spec.jobTemplate.spec.activeDeadlineSeconds > 0 && cj.spec.jobTemplate.spec.activeDeadlineSeconds < 60,
+    deadline > 0 && deadline < 60,
     `${pre}: a run that cannot start gives up before the next one`,
-    'activeDeadlineSeconds',
+    `activeDeadlineSeconds ${deadline}`,
   );
+  checkPaths(r, p, pre, spec, c, resolveEnv(c ?? {}, objects), { backupReadOnly: false });
 }
 
-function checkOffsite(r, render, objects) {
+function checkOffsite(r, p, render, objects) {
   const pre = `[${render.name}]`;
-  const minio = find(objects, 'Deployment', 'minio');
-  r.expect(minio, `${pre} Deployment minio`, 'missing');
-  r.expect(find(objects, 'PersistentVolumeClaim', 'minio-data'), `${pre} PVC minio-data`, 'missing');
+  r.rule = 'offsite';
   const svc = find(objects, 'Service', 'minio');
+  const s3 = svc?.spec?.ports?.find((sp) => sp.name === 's3');
+  r.expect(s3, `${pre} Service minio has its S3 port`, JSON.stringify(svc?.spec?.ports));
+  const minio = find(objects, 'Deployment', 'minio')?.spec?.template?.spec?.containers?.[0];
+  const menv = minio ? resolveEnv(minio, objects) : {};
   r.expect(
-    svc && (svc.spec.ports ?? []).some((p) => p.port === 9000),
-    `${pre} Service minio :9000`,
-    'missing',
+    menv.MINIO_ROOT_USER?.secret === 'minio-credentials' &&
+      menv.MINIO_ROOT_PASSWORD?.secret === 'minio-credentials',
+    `${pre} MinIO's root credentials from the Secret minio-credentials`,
+    JSON.stringify(menv),
   );
-  const creds = find(objects, 'Secret', 'minio-credentials');
-  r.expect(
-    creds?.data?.MINIO_ROOT_USER && creds?.data?.MINIO_ROOT_PASSWORD,
-    `${pre} Secret minio-credentials (generated)`,
-    'missing',
+  const sidecar = find(objects, 'Deployment', p.deployment)?.spec?.template?.spec?.initContainers?.find(
+    (c) => c.name === p.containers.agent,
   );
-  const mc = minio?.spec?.template?.spec?.containers?.[0];
-  r.expect(
-    mc && parseImage(mc.image).name.endsWith('minio/minio'),
-    `${pre} MinIO runs minio/minio`,
-    mc?.image,
-  );
-  if (mc) {
-    const menv = resolveEnv(mc, objects);
-    r.expect(
-      menv.MINIO_ROOT_USER?.secret === 'minio-credentials' &&
-        menv.MINIO_ROOT_PASSWORD?.secret === 'minio-credentials',
-      `${pre} MinIO root credentials from the Secret`,
-      JSON.stringify(menv),
-    );
-  }
-  const sidecar = find(objects, 'Deployment', 'api')?.spec?.template?.spec?.initContainers?.find(
-    (c) => c.name === 'backup-agent',
-  );
-  if (!r.expect(sidecar, `${pre} agent sidecar present for offsite copies`, 'missing')) return;
+  if (!r.expect(sidecar, `${pre} the agent sidecar uploads the copies`, 'missing')) return;
   const env = resolveEnv(sidecar, objects);
   r.expect(
-    env.S3_ENDPOINT?.value === 'http://minio:9000',
-    `${pre} agent S3_ENDPOINT=http://minio:9000 (the Service)`,
+    s3 && env.S3_ENDPOINT?.value === `http://minio:${s3.port}`,
+    `${pre} agent S3_ENDPOINT is the Service minio's S3 port`,
     JSON.stringify(env.S3_ENDPOINT),
   );
-  r.expect(env.S3_BUCKET?.value, `${pre} agent S3_BUCKET set`, 'missing');
   r.expect(
-    env.S3_FORCE_PATH_STYLE?.value === 'true',
-    `${pre} agent S3_FORCE_PATH_STYLE=true (MinIO)`,
-    JSON.stringify(env.S3_FORCE_PATH_STYLE),
+    env.S3_BUCKET?.value && env.S3_FORCE_PATH_STYLE?.value === 'true',
+    `${pre} agent S3_BUCKET set, path-style requests (MinIO)`,
+    JSON.stringify(env),
   );
   r.expect(
     env.S3_ACCESS_KEY_ID?.secret === 'minio-credentials' &&
@@ -616,77 +575,74 @@ function checkOffsite(r, render, objects) {
   );
 }
 
-function checkRestoreJob(r, render, objects) {
-  const pre = `[${render.name}] Job sqlite-restore`;
-  const job = find(objects, 'Job', 'sqlite-restore');
+function checkRestoreJob(r, p, render, objects) {
+  const pre = `[${render.name}] Job ${p.restoreJob}`;
+  r.rule = 'names';
+  const job = find(objects, 'Job', p.restoreJob);
   if (!r.expect(job, pre, 'missing')) return;
-  r.expect(
-    job.metadata.namespace === NAMESPACE,
-    `${pre}: namespace ${NAMESPACE} in the file (applied without kustomize)`,
-    'missing',
-  );
   const spec = job.spec.template.spec;
   const c = spec.containers?.[0] ?? {};
-  r.expect(parseImage(c.image ?? '').name === 'pra/backup-agent', `${pre}: runs pra/backup-agent`, c.image);
-  r.expect(
-    JSON.stringify(c.args) === JSON.stringify(['restore', '--offline', '--id', '$(BACKUP_ID)']),
-    `${pre}: args restore --offline --id $(BACKUP_ID)`,
-    JSON.stringify(c.args),
-  );
   const env = resolveEnv(c, objects);
-  const wanted = render.backupId ?? '';
+  r.rule = 'restore-job';
   r.expect(
-    env.BACKUP_ID && env.BACKUP_ID.value === wanted,
-    `${pre}: BACKUP_ID="${wanted}"${wanted ? '' : ' (latest)'}`,
-    JSON.stringify(env.BACKUP_ID),
+    JSON.stringify(c.args) ===
+      JSON.stringify(['restore', '--offline', '--id', '$(BACKUP_ID)', '--at', '$(BACKUP_AT)']) &&
+      parseImage(c.image ?? '').name === p.images.agent,
+    `${pre}: runs ${p.images.agent} restore --offline --id $(BACKUP_ID) --at $(BACKUP_AT)`,
+    `${c.image} ${JSON.stringify(c.args)}`,
   );
-  checkAgentVolumes(r, pre, spec, c, env);
+  const { id = '', at = '' } = render.point ?? {};
+  r.expect(
+    env.BACKUP_ID?.value === id && env.BACKUP_AT?.value === at,
+    `${pre}: BACKUP_ID="${id}" BACKUP_AT="${at}"${id || at ? '' : ' (the newest point)'}`,
+    JSON.stringify({ BACKUP_ID: env.BACKUP_ID, BACKUP_AT: env.BACKUP_AT }),
+  );
   r.expect(
     spec.restartPolicy === 'Never' && job.spec.backoffLimit === 0,
     `${pre}: runs once (restartPolicy Never, backoffLimit 0)`,
     '',
   );
   r.expect(
-    podAffinityToApi(spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution),
+    job.spec.activeDeadlineSeconds > 0,
+    `${pre}: has a deadline (the runbook waits for it, plus a minute)`,
+    'no activeDeadlineSeconds',
+  );
+  r.expect(
+    affinityToApi(p, spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution),
     `${pre}: never beside a running API (anti-affinity: offline restore only when scaled to 0)`,
     JSON.stringify(spec.affinity),
   );
-}
-
-/** The agent's mode in a kustomization render: 'sidecar', 'cronjob', or undefined (no api). */
-export function modeOf(objects) {
-  if (find(objects, 'CronJob', 'sqlite-backup')) return 'cronjob';
-  const dep = find(objects, 'Deployment', 'api');
-  if (!dep) return undefined;
-  return 'sidecar';
+  checkPaths(r, p, pre, spec, c, env, { backupReadOnly: false });
 }
 
 /**
- * renders: from render.mjs (each gets expectedTag). context: { generated, expectedTag }.
- * Returns the results list.
+ * renders: from render.mjs. context: { generated, expectedTag, project }. Returns the results.
  */
-export function check(renders, { generated, expectedTag }) {
+export function check(renders, { generated, expectedTag, project: p }) {
   const r = new Results();
   const base = renders.find((x) => x.name === 'base');
+  r.rule = 'names';
   r.expect(base, 'base renders', 'no base');
   for (const render of renders) {
     render.expectedTag = expectedTag;
     const objects = render.objects;
+    r.rule = 'names';
     r.expect(objects.length > 0, `[${render.name}] renders objects`, 'empty');
     if (render.type === 'kustomization') {
-      const mode = modeOf(objects);
-      checkApi(r, render, objects, mode);
-      if (mode === 'cronjob') checkCronJob(r, render, objects);
+      const mode = find(objects, 'CronJob', p.cronJob) ? 'cronjob' : 'sidecar';
+      checkApi(r, p, render, objects, mode);
+      if (mode === 'cronjob') checkCronJob(r, p, render, objects);
       if (find(objects, 'Deployment', 'minio') || render.name.endsWith('/minio'))
-        checkOffsite(r, render, objects);
-      checkPods(r, render, objects, objects);
-      checkObjects(r, render, objects);
+        checkOffsite(r, p, render, objects);
+      checkPods(r, p, render, objects, objects);
+      checkObjects(r, p, render, objects);
       checkSecrets(r, render, objects, generated);
     } else {
-      if (objects.some((o) => o.metadata?.name === 'sqlite-restore')) checkRestoreJob(r, render, objects);
+      if (objects.some((o) => o.metadata?.name === p.restoreJob)) checkRestoreJob(r, p, render, objects);
       // Jobs use the volumes the base creates.
-      checkPods(r, render, objects, base?.objects ?? []);
-      checkObjects(r, render, objects);
+      checkPods(r, p, render, objects, base?.objects ?? []);
+      checkObjects(r, p, render, objects);
+      r.rule = 'credentials';
       r.expect(
         !objects.some((o) => o.kind === 'Secret'),
         `[${render.name}] no Secret in a plain file`,

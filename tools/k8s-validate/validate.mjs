@@ -4,7 +4,7 @@
 //      kubectl kustomize, kubectl set env --local);
 //   2. validate every object against the Kubernetes schemas (kubernetes-models: JSON Schema, then
 //      the TypeScript types for unknown fields);
-//   3. pra-kit's rules (rules.mjs);
+//   3. pra-kit's rules (rules.mjs), with the names, ports and uid of deploy/k8s/project.json;
 //   4. credentials: generated, random, gitignored, never in a tracked manifest;
 //   5. yamllint on deploy/.
 // Usage: node tools/k8s-validate/validate.mjs [--k8s-dir DIR] [--tag 1.0] [--no-yamllint] [--verbose]
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { copyTree, generateSecrets, parseManifests, readEnvFiles, renderAll, run } from './render.mjs';
-import { check } from './rules.mjs';
+import { check, loadProject } from './rules.mjs';
 import { describe, schemaValidate, strictTypeCheck } from './schema.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -73,7 +73,9 @@ export async function validate({
         errors.join('; '),
       );
     });
-    results.push(...check(renders, { generated: first.files, expectedTag: tag }));
+    results.push(
+      ...check(renders, { generated: first.files, expectedTag: tag, project: loadProject(copy.root) }),
+    );
   } finally {
     copy.cleanup();
     other.cleanup();

@@ -39,8 +39,9 @@ export async function mustRun(
   command: string,
   args: readonly string[],
   input?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<string> {
-  const result = await run(command, args, input);
+  const result = await run(command, args, input, env);
   if (result.code !== 0) {
     throw new Error(
       `${command} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`,

@@ -1,6 +1,6 @@
-import { BackupRef, backupRefArgs, LATEST } from '@pra-kit/shared';
-import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { BackupRef } from '@pra-kit/shared';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, sleep } from '../http';
 import { freePort } from '../free-port';
@@ -9,45 +9,41 @@ import { CommandRunner, mustRun, parseRestoreOutput, runCommand } from './comman
 import { DAMAGE_DB_SCRIPT } from './damage-db';
 import { DrillTarget, RestoreOutcome } from './drill-target';
 
-const API_POD = 'app.kubernetes.io/name=api';
-
-interface K8sObject {
-  metadata: { name: string; namespace?: string };
-  spec: Record<string, unknown>;
-}
-
 interface ContainerSpec {
   name: string;
-  args?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   envFrom?: unknown[];
 }
 
 /**
- * The cluster (kubectl against the current context, namespace `pra`), driven with the workshop's
- * own commands: delete the pod (PCA); scale to 0, delete and recreate the PVC, run the restore Job
- * `sqlite-restore`, scale to 1 (PRA). The API and the agent are reached through port-forwards that
- * this target restarts whenever a pod is replaced.
+ * The cluster (kubectl against the current context), driven by the runbook tools/k8s/workshop.sh,
+ * the same one `make` and Ansible run: `kill-pod` (PCA); `stop`, `delete-volume`, `restore-job`,
+ * `start` (PRA), with the runbook's own waits, timeouts and failure handling. The API and the
+ * agent are reached through the runbook's port-forwards on free local ports, started again
+ * whenever they stop answering (a port-forward dies with its pod).
  */
 export class K8sTarget implements DrillTarget {
   readonly name = 'k8s' as const;
-  private forwards: PortForward[] = [];
   private apiPort = 0;
   private agentPort = 0;
+  private runDir = '';
   private tokenValue: string | undefined;
   private offsiteConfigured = false;
-  private suspendedCronJob = false;
+  private watching = false;
+  private watcher: Promise<void> | null = null;
 
   constructor(
     private readonly namespace: string,
     token: string | undefined,
     private readonly run: CommandRunner = runCommand,
+    private readonly runbook: string = join(repoRoot(), 'tools/k8s/workshop.sh'),
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.tokenValue = token;
   }
 
   get description(): string {
-    return `Kubernetes namespace ${this.namespace} (kubectl, current context)`;
+    return `Kubernetes namespace ${this.namespace} (kubectl, current context; tools/k8s/workshop.sh)`;
   }
 
   get token(): string | undefined {
@@ -76,66 +72,53 @@ export class K8sTarget implements DrillTarget {
     this.offsiteConfigured =
       (agent.env ?? []).some((e) => e.name === 'S3_BUCKET') || (await this.agentEnvHasS3(agent));
     [this.apiPort, this.agentPort] = [await freePort(), await freePort()];
-    this.forwards = [
-      new PortForward(this.namespace, 'svc/api', this.apiPort, 80),
-      new PortForward(this.namespace, 'svc/backup-agent', this.agentPort, 80),
-    ];
-    this.forwards.forEach((f) => f.start());
+    this.runDir = mkdtempSync(join(tmpdir(), 'pra-drill-forwards-'));
+    await this.step('forward');
+    this.watching = true;
+    this.watcher = this.watchForwards();
   }
 
   async teardown(): Promise<void> {
-    this.forwards.forEach((f) => f.stop());
-    if (this.suspendedCronJob) await this.setCronJobSuspended(false);
+    this.watching = false;
+    await this.watcher;
+    await this.step('unforward').catch(() => undefined);
+    if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });
   }
 
+  /** Returns the command the runbook ran, e.g. "kubectl -n pra delete pod api-7c4fd76955-abcde". */
   async killApi(): Promise<string> {
-    const pods = (await this.kubectl(['get', 'pods', '-l', API_POD, '-o', 'name'])).trim();
-    await this.kubectl(['delete', 'pod', '-l', API_POD, '--wait=false']);
-    return `kubectl -n ${this.namespace} delete pod ${pods.replace(/^pod\//gm, '').replace(/\n/g, ' ')}`;
+    const out = await this.step('kill-pod');
+    const line = out.split('\n').find((l) => /^\+ .* delete pod /.test(l));
+    return (line ?? '+ kubectl delete pod').slice(2).replace(/ --wait=false$/, '');
   }
 
   async stopApi(): Promise<void> {
-    this.suspendedCronJob = await this.setCronJobSuspended(true);
-    await this.kubectl(['scale', 'deployment', 'api', '--replicas=0']);
-    await this.kubectl(['wait', '--for=delete', 'pod', '-l', API_POD, '--timeout=180s']);
+    await this.step('stop');
   }
 
   async startApi(): Promise<void> {
-    await this.kubectl(['scale', 'deployment', 'api', '--replicas=1']);
-    if (this.suspendedCronJob) {
-      await this.setCronJobSuspended(false);
-      this.suspendedCronJob = false;
-    }
+    await this.step('start');
   }
 
   /** The claim is deleted now; Kubernetes finishes deleting it when the pod stops using it. */
   async destroyDataVolume(): Promise<string> {
-    await this.kubectl(['delete', 'pvc', 'pra-data', '--wait=false']);
+    await this.step('delete-volume', 'pra-data');
     return `kubectl -n ${this.namespace} delete pvc pra-data`;
   }
 
   async destroyBackupVolume(): Promise<string> {
-    await this.kubectl(['delete', 'pvc', 'pra-backup', '--wait=false']);
+    await this.step('delete-volume', 'pra-backup');
     return `kubectl -n ${this.namespace} delete pvc pra-backup`;
   }
 
+  /** The runbook's restore-job: recreates the lost volumes, runs the Job, waits for it. */
   async restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome> {
-    // The deleted claims are gone once no pod uses them; recreate them empty, like the workshop.
-    for (const pvc of ['pra-data', 'pra-backup']) {
-      await this.kubectl(['wait', '--for=delete', `pvc/${pvc}`, '--timeout=120s']).catch(() => undefined);
-    }
-    await this.kubectl(['apply', '-f', join(repoRoot(), 'deploy/k8s/base/pvc.yaml')]);
-    await this.kubectl(['delete', 'job', 'sqlite-restore', '--ignore-not-found', '--wait=true']);
-    const job = await this.restoreJob(from, ref);
-    await this.kubectl(['apply', '-f', '-'], JSON.stringify(job));
-    await this.kubectl(['wait', '--for=condition=complete', 'job/sqlite-restore', '--timeout=600s']).catch(
-      async (err: Error) => {
-        const logs = await this.kubectl(['logs', 'job/sqlite-restore']).catch(() => '');
-        throw new Error(`the restore Job did not complete: ${err.message}\n${logs}`);
-      },
-    );
-    const result = parseRestoreOutput(await this.kubectl(['logs', 'job/sqlite-restore']));
-    const r = result.restored;
+    const out = await this.step('restore-job', undefined, {
+      FROM: from,
+      ID: ref.kind === 'id' ? ref.id : '',
+      AT: ref.kind === 'at' ? ref.at.toISOString() : '',
+    });
+    const r = parseRestoreOutput(out).restored;
     return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
   }
 
@@ -154,32 +137,38 @@ export class K8sTarget implements DrillTarget {
     return `${out.trim()} in /data/app.db (kubectl exec into the backup-agent container)`;
   }
 
-  /**
-   * deploy/k8s/jobs/restore.yaml for `ref` (its BACKUP_ID is empty: the newest backup); for an
-   * offsite restore, with `--from s3` and the agent's S3 configuration (the same env and envFrom
-   * as the sidecar).
-   */
-  async restoreJob(from: 'local' | 's3', ref: BackupRef = LATEST): Promise<K8sObject> {
-    const manifest = readFileSync(join(repoRoot(), 'deploy/k8s/jobs/restore.yaml'), 'utf8');
-    const job = JSON.parse(
-      await this.kubectl(['create', '--dry-run=client', '-o', 'json', '-f', '-'], manifest),
-    ) as K8sObject;
-    const container = (job.spec['template'] as { spec: { containers: ContainerSpec[] } }).spec.containers[0];
-    if (ref.kind === 'id') {
-      container.env = (container.env ?? []).map((e) =>
-        e.name === 'BACKUP_ID' ? { ...e, value: ref.id } : e,
-      );
-    } else if (ref.kind === 'at') {
-      container.args = [...(container.args ?? []), ...backupRefArgs(ref)];
+  /** Runs one runbook step; fails with its output when it fails. */
+  private async step(command: string, arg?: string, extra: NodeJS.ProcessEnv = {}): Promise<string> {
+    const result = await this.run('bash', [this.runbook, command, ...(arg ? [arg] : [])], undefined, {
+      ...this.env,
+      NS: this.namespace,
+      RUN_DIR: this.runDir,
+      API_LOCAL_PORT: String(this.apiPort),
+      AGENT_LOCAL_PORT: String(this.agentPort),
+      DRY_RUN: '',
+      ...extra,
+    });
+    if (result.code !== 0) {
+      const output = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
+      throw new Error(`tools/k8s/workshop.sh ${command} failed (exit ${result.code}):\n${output}`);
     }
-    if (from === 's3') {
-      const agent = await this.agentContainer();
-      container.args = [...(container.args ?? []), '--from', 's3'];
-      const own = new Set((container.env ?? []).map((e) => e.name));
-      container.env = [...(container.env ?? []), ...(agent.env ?? []).filter((e) => !own.has(e.name))];
-      container.envFrom = [...(container.envFrom ?? []), ...(agent.envFrom ?? [])];
+    return result.stdout;
+  }
+
+  /** Starts the forwards again (the runbook's forward) whenever one stops answering. */
+  private async watchForwards(): Promise<void> {
+    while (this.watching) {
+      await sleep(500);
+      const healthy = async (url: string) =>
+        http(`${url}/health`, { timeoutMs: 2000 }).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+      if (!this.watching) break;
+      if (!(await healthy(this.apiUrl())) || !(await healthy(this.agentUrl()))) {
+        await this.step('forward').catch(() => sleep(1000));
+      }
     }
-    return job;
   }
 
   private async agentContainer(): Promise<ContainerSpec> {
@@ -207,62 +196,7 @@ export class K8sTarget implements DrillTarget {
     return false;
   }
 
-  /** Suspends or resumes the CronJob of the cronjob overlay; false when there is none. */
-  private async setCronJobSuspended(suspend: boolean): Promise<boolean> {
-    const exists = await this.run('kubectl', ['-n', this.namespace, 'get', 'cronjob', 'sqlite-backup']);
-    if (exists.code !== 0) return false;
-    await this.kubectl(['patch', 'cronjob', 'sqlite-backup', '-p', JSON.stringify({ spec: { suspend } })]);
-    return true;
-  }
-
-  private kubectl(args: string[], input?: string): Promise<string> {
-    return mustRun(this.run, 'kubectl', ['-n', this.namespace, ...args], input);
-  }
-}
-
-/** `kubectl port-forward`, restarted whenever it exits (the pod behind the Service was replaced). */
-class PortForward {
-  private child: ChildProcess | null = null;
-  private stopped = false;
-
-  constructor(
-    private readonly namespace: string,
-    private readonly resource: string,
-    private readonly localPort: number,
-    private readonly remotePort: number,
-  ) {}
-
-  start(): void {
-    if (this.stopped) return;
-    this.child = spawn(
-      'kubectl',
-      ['-n', this.namespace, 'port-forward', this.resource, `${this.localPort}:${this.remotePort}`],
-      {
-        stdio: 'ignore',
-      },
-    );
-    this.child.on('exit', () => {
-      if (!this.stopped) setTimeout(() => this.start(), 500);
-    });
-    // A port-forward can outlive its pod without noticing: probe it and restart it if it hangs.
-    void this.watch();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.child?.kill();
-  }
-
-  private async watch(): Promise<void> {
-    const child = this.child;
-    await sleep(2000);
-    while (!this.stopped && child === this.child && child?.exitCode === null) {
-      const ok = await http(`http://127.0.0.1:${this.localPort}/health`, { timeoutMs: 2000 }).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (!ok) child.kill();
-      await sleep(1000);
-    }
+  private kubectl(args: string[]): Promise<string> {
+    return mustRun(this.run, 'kubectl', ['-n', this.namespace, ...args], undefined, this.env);
   }
 }
