@@ -69,3 +69,30 @@ export function countEvents(db: Database): number {
   if (!hasEvents) return 0;
   return (db.prepare(`SELECT count(*) AS n FROM events`).get() as { n: number }).n;
 }
+
+/** The table of named integer counters (the row count, the commit clock). */
+export const COUNTERS_TABLE = 'counters';
+
+/**
+ * The counters row where every write transaction records its commit time, in microseconds since
+ * the epoch, strictly increasing, while it holds the write lock. Continuous replication reads it
+ * back from the pages each transaction wrote, to date every transaction exactly: a point-in-time
+ * restore to T keeps exactly the transactions stamped at or before T. It lives on the counters
+ * page, which every insert rewrites anyway, so it adds no WAL frame.
+ */
+export const COMMIT_CLOCK_ROW = 'committed_at_us';
+
+/** Run inside a write transaction, with the value of a CommitClock. */
+export const STAMP_COMMIT_SQL = `INSERT OR REPLACE INTO ${COUNTERS_TABLE} (name, value) VALUES ('${COMMIT_CLOCK_ROW}', ?)`;
+
+/**
+ * Commit stamps: the wall clock in microseconds, made strictly increasing (two transactions in the
+ * same millisecond get consecutive values), so each transaction's stamp differs from the previous.
+ */
+export function createCommitClock(nowMs: () => number = Date.now): () => number {
+  let last = 0;
+  return () => {
+    last = Math.max(nowMs() * 1000, last + 1);
+    return last;
+  };
+}

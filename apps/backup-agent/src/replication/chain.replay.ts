@@ -1,0 +1,167 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { applyPatch, openSegment, segmentRecords, SegmentFooter } from './segment.codec';
+
+/** A segment to replay: its footer (from the listing) and a way to read its bytes. */
+export interface SegmentSource {
+  readonly footer: SegmentFooter;
+  read(): Promise<Buffer>;
+}
+
+export interface ReplayResult {
+  /** Transactions applied on top of the base. */
+  readonly transactions: number;
+  readonly dbPages: number;
+  /** Commit time of the last transaction applied (µs), null when none was. */
+  readonly lastTimeUs: number | null;
+}
+
+/** Thrown when the segments do not form the continuous chain they claim to (names what is wrong). */
+export class ChainIntegrityError extends Error {}
+
+/** Pages kept in memory while replaying before they are written out (a 64 MiB cache). */
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Rebuilds the database as it stood after transaction `toTx`, in place in `file` (a private copy of
+ * a snapshot whose state is "after transaction `fromTx`"): the pages of every transaction in
+ * (fromTx, toTx] are written in commit order, then the file takes the size the last one committed.
+ * That is what SQLite's checkpoint does with the same WAL frames, so the result is the same file.
+ *
+ * Each segment is checked before it is used (sha256, its place in the chain: previous segment's
+ * sha256 and transaction numbers without gaps); anything wrong throws ChainIntegrityError naming the
+ * segment. Nothing here touches the live database.
+ */
+export async function replaySegments(
+  file: string,
+  pageSize: number,
+  fromTx: number,
+  toTx: number,
+  segments: readonly SegmentSource[],
+): Promise<ReplayResult> {
+  const image = new PageImage(file, pageSize);
+  try {
+    let tx = fromTx;
+    let dbPages: number | null = null;
+    let lastTimeUs: number | null = null;
+    let previousSha: string | null = null;
+    let records = 0;
+    for (const source of segments) {
+      if (tx >= toTx) break;
+      const name = `segment ${source.footer.seq} of ${source.footer.chain}`;
+      let bytes: Buffer;
+      let sha256: string;
+      let footer: SegmentFooter;
+      try {
+        bytes = await source.read();
+        ({ footer, sha256 } = openSegment(bytes));
+      } catch (err) {
+        throw new ChainIntegrityError(`${name} is unreadable: ${(err as Error).message}`);
+      }
+      if (footer.seq !== source.footer.seq || footer.chain !== source.footer.chain) {
+        throw new ChainIntegrityError(`${name} holds segment ${footer.seq} of ${footer.chain}`);
+      }
+      if (previousSha !== null && footer.prev_sha256 !== previousSha) {
+        throw new ChainIntegrityError(`${name} does not follow the previous segment (sha256 chain broken)`);
+      }
+      if (footer.first_tx > tx + 1) {
+        throw new ChainIntegrityError(
+          `${name} starts at transaction ${footer.first_tx}, ${tx + 1} is missing`,
+        );
+      }
+      previousSha = sha256;
+      let current = footer.first_tx; // the transaction the next frames belong to
+      // Pages of transactions the base already holds, kept in case a later frame of this segment is a
+      // patch of them (patches refer to the previous version in the segment, which may be one of them).
+      const skipped = new Map<number, Buffer>();
+      const applied = new Set<number>();
+      for (const record of segmentRecords(bytes, pageSize)) {
+        if (record.kind === 'commit') {
+          if (record.tx !== current)
+            throw new ChainIntegrityError(`${name}: transaction ${record.tx} out of order`);
+          if (current > tx) {
+            tx = current;
+            dbPages = record.dbPages;
+            lastTimeUs = record.timeUs;
+          }
+          current++;
+          if (tx >= toTx) break;
+        } else if (current > tx) {
+          const base = applied.has(record.pgno) ? undefined : skipped.get(record.pgno);
+          if (record.page) image.write(record.pgno, record.page);
+          else image.patch(record.pgno, record.patch as Buffer, base);
+          applied.add(record.pgno);
+        } else {
+          const page = record.page
+            ? Buffer.from(record.page)
+            : Buffer.from(skipped.get(record.pgno) ?? image.read(record.pgno));
+          if (record.patch) applyPatch(page, record.patch);
+          skipped.set(record.pgno, page);
+        }
+        if (++records % 4096 === 0) await new Promise((r) => setImmediate(r)); // stay responsive
+      }
+    }
+    if (tx < toTx) throw new ChainIntegrityError(`the segments end at transaction ${tx}, before ${toTx}`);
+    image.flush(dbPages);
+    return { transactions: tx - fromTx, dbPages: dbPages ?? image.pagesOnDisk(), lastTimeUs };
+  } finally {
+    image.close();
+  }
+}
+
+/** A database file being rebuilt page by page, with a write-back cache. */
+class PageImage {
+  private readonly fd: number;
+  private readonly cache = new Map<number, Buffer>();
+
+  constructor(
+    file: string,
+    private readonly pageSize: number,
+  ) {
+    this.fd = openSync(file, 'r+');
+  }
+
+  write(pgno: number, page: Buffer): void {
+    this.put(pgno, Buffer.from(page));
+  }
+
+  /** A copy of the page as it stands. */
+  read(pgno: number): Buffer {
+    return Buffer.from(this.cache.get(pgno) ?? this.readFromDisk(pgno));
+  }
+
+  /** Patches the page's current version (or `base`, when given: a version the image never held). */
+  patch(pgno: number, patch: Buffer, base?: Buffer): void {
+    const page = base ? Buffer.from(base) : (this.cache.get(pgno) ?? this.readFromDisk(pgno));
+    applyPatch(page, patch);
+    this.put(pgno, page);
+  }
+
+  pagesOnDisk(): number {
+    return Math.floor(fstatSync(this.fd).size / this.pageSize);
+  }
+
+  /** Writes the cached pages, then gives the file `dbPages` pages (null: keep its size). */
+  flush(dbPages: number | null): void {
+    for (const pgno of [...this.cache.keys()].sort((a, b) => a - b)) {
+      const page = this.cache.get(pgno) as Buffer;
+      writeSync(this.fd, page, 0, this.pageSize, (pgno - 1) * this.pageSize);
+    }
+    this.cache.clear();
+    if (dbPages !== null) ftruncateSync(this.fd, dbPages * this.pageSize);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private put(pgno: number, page: Buffer): void {
+    this.cache.set(pgno, page);
+    if (this.cache.size * this.pageSize > CACHE_BYTES) this.flush(null);
+  }
+
+  private readFromDisk(pgno: number): Buffer {
+    const page = Buffer.alloc(this.pageSize);
+    readSync(this.fd, page, 0, this.pageSize, (pgno - 1) * this.pageSize);
+    return page;
+  }
+}
