@@ -47,6 +47,8 @@ export interface ReplicationStatus {
   readonly lastSegmentLagMs: number | null;
   readonly lastError: { readonly message: string; readonly at: Date } | null;
   readonly lastBreak: { readonly reason: string; readonly at: Date } | null;
+  /** WAL restarts the replication followed without a break. */
+  readonly walRestarts: number;
 }
 
 /** How long segment writes may fail before the chain is given up (the WAL must not grow forever). */
@@ -83,7 +85,7 @@ export class Replicator {
   private work: Promise<void> = Promise.resolve();
   private retryAt = 0;
   private lastPollAt: Date | null = null;
-  private readonly counters = { breaks: 0, segments: 0, bytes: 0, transactions: 0 };
+  private readonly counters = { breaks: 0, segments: 0, bytes: 0, transactions: 0, walRestarts: 0 };
   private lastSegmentLagMs: number | null = null;
   private lastError: { message: string; at: Date } | null = null;
   private lastBreak: { reason: string; at: Date } | null = null;
@@ -182,6 +184,7 @@ export class Replicator {
       lastSegmentLagMs: this.lastSegmentLagMs,
       lastError: this.lastError,
       lastBreak: this.lastBreak,
+      walRestarts: this.counters.walRestarts + (this.follower?.restarts ?? 0),
     };
   }
 
@@ -455,6 +458,7 @@ export class Replicator {
   }
 
   private closeFollower(): void {
+    this.counters.walRestarts += this.follower?.restarts ?? 0;
     this.follower?.close();
     this.follower = null;
   }

@@ -99,6 +99,7 @@ export class WalFollower {
   private lastStamp: number | null = null;
   private lastTimeUs = 0;
   private closed = false;
+  private restartsFollowed = 0;
 
   constructor(
     readonly dbPath: string,
@@ -127,6 +128,11 @@ export class WalFollower {
   /** The page size of the database (and of every frame). */
   get pageSize(): number {
     return this.generation?.pageSize ?? this.usableSizePageSize();
+  }
+
+  /** WAL restarts followed from one generation to the next (the chain went on across them). */
+  get restarts(): number {
+    return this.restartsFollowed;
   }
 
   /** Where the follower stands: what a segment records as its end. */
@@ -269,6 +275,7 @@ export class WalFollower {
         );
       }
       if (g !== null && header.pageSize !== g.pageSize) throw new ChainBreak('the page size changed');
+      if (g !== null) this.restartsFollowed++;
       this.generation = generationOf(header);
       this.frame = 0;
       this.checksum = header.checksum;

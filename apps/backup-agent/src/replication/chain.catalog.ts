@@ -1,0 +1,251 @@
+import { copyFile } from 'node:fs/promises';
+import { ChainManifest, ChainStore, StoredSegment } from './chain.store';
+import { replaySegments, ReplayResult, SegmentSource } from './chain.replay';
+import { SegmentFooter, segmentRecords } from './segment.codec';
+
+/** A snapshot as a chain sees it: a verified backup anchored at transaction `tx` of chain `id`. */
+export interface ChainSnapshot {
+  readonly backupId: string;
+  readonly chain: string;
+  readonly tx: number;
+  /** When its read transaction was opened (µs): from then on, until the next commit, it is the state. */
+  readonly timeUs: number;
+  readonly file: string;
+}
+
+/** What a chain can restore (GET /chains, and each restore point's `chain` field). */
+export interface ChainView {
+  readonly id: string;
+  /** `live`: being written now; `ended`: continuity was lost (end_reason says why) or the agent stopped. */
+  readonly status: 'live' | 'ended';
+  readonly started_at: string;
+  /** The restorable range: any instant from `from` to `to` (null when no snapshot anchors the chain). */
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly end_reason: string | null;
+  readonly snapshots: readonly string[];
+  readonly segments: number;
+  readonly transactions: number;
+  readonly bytes: number;
+}
+
+/** A point-in-time restore, planned: replay `segments` onto `snapshot` up to transaction `toTx`. */
+export interface PointInTimePlan {
+  readonly chain: string;
+  readonly snapshot: ChainSnapshot;
+  readonly toTx: number;
+  /** Commit time of transaction `toTx` (µs); the snapshot's time when no transaction is replayed. */
+  readonly targetTimeUs: number;
+  readonly segments: readonly SegmentSource[];
+  readonly pageSize: number;
+}
+
+/** The instant asked for is not restorable; the message says what is (the ranges, or the gap). */
+export class PointInTimeUnavailableError extends Error {
+  readonly code = 'POINT_IN_TIME_UNAVAILABLE';
+}
+
+interface ChainState {
+  readonly manifest: ChainManifest;
+  /** Contiguous segments (a missing one ends the usable part there). */
+  readonly segments: readonly SegmentFooter[];
+  /** Why the usable part ends before the last stored segment, if it does. */
+  readonly gap: string | null;
+  readonly bytes: number;
+  readonly snapshots: readonly ChainSnapshot[];
+  /** The oldest snapshot whose transactions are all covered, and the last transaction covered. */
+  readonly base: ChainSnapshot | null;
+  readonly lastTx: number;
+  readonly lastTimeUs: number;
+}
+
+/**
+ * The read side of replication: which instants each chain can restore, and the plan and replay of a
+ * point-in-time restore. Works with or without a running replicator (a restore Job reads the same
+ * files). Segment footers are immutable, so they are cached.
+ */
+export class ChainCatalog {
+  private readonly footers = new Map<string, SegmentFooter>();
+
+  constructor(
+    readonly store: ChainStore,
+    /** The verified snapshots that carry a chain anchor, local copies only. */
+    private readonly snapshots: () => Promise<ChainSnapshot[]>,
+    /** The chain being written now, and how far it is durable (µs); null when none. */
+    private readonly live: () => { id: string; durableUntilUs: number | null } | null = () => null,
+  ) {}
+
+  async chains(now: Date): Promise<ChainView[]> {
+    const states = await this.states();
+    return states.reverse().map((s) => this.view(s, now));
+  }
+
+  /**
+   * Plans a restore to `at` (or to the newest restorable instant). Throws PointInTimeUnavailableError
+   * when no chain holds that instant, naming the ranges there are.
+   */
+  async plan(at: Date | 'latest', now: Date): Promise<PointInTimePlan> {
+    const states = (await this.states()).filter((s) => s.base !== null).reverse(); // newest first
+    if (states.length === 0) {
+      throw new PointInTimeUnavailableError(
+        'no replication chain with a verified snapshot exists yet: nothing can be restored to an instant',
+      );
+    }
+    const state =
+      at === 'latest'
+        ? states[0]
+        : states.find(
+            (s) =>
+              Math.floor((s.base as ChainSnapshot).timeUs / 1000) <= at.getTime() &&
+              at.getTime() <= this.endMs(s, now),
+          );
+    if (!state) {
+      const ranges = states
+        .map(
+          (s) => `${iso((s.base as ChainSnapshot).timeUs)} to ${this.isLive(s) ? 'now' : iso(s.lastTimeUs)}`,
+        )
+        .join(', ');
+      throw new PointInTimeUnavailableError(
+        `${(at as Date).toISOString()} is not in a restorable range (${ranges})` +
+          (at !== 'latest' && at.getTime() > now.getTime() ? '; it is in the future' : ''),
+      );
+    }
+    const targetMs = at === 'latest' ? Number.POSITIVE_INFINITY : at.getTime();
+    const { tx, timeUs } = await this.lastTxAtOrBefore(state, targetMs);
+    const snapshot = [...state.snapshots]
+      .reverse()
+      .find((s) => s.tx <= tx && s.tx >= (state.base as ChainSnapshot).tx);
+    const base = snapshot ?? (state.base as ChainSnapshot);
+    const segments = state.segments
+      .filter((f) => f.last_tx > base.tx && f.first_tx <= tx)
+      .map((footer) => ({ footer, read: () => this.store.readSegment(footer.chain, footer.seq) }));
+    return {
+      chain: state.manifest.id,
+      snapshot: base,
+      toTx: tx,
+      targetTimeUs: tx === base.tx ? base.timeUs : timeUs,
+      segments,
+      pageSize: state.manifest.page_size,
+    };
+  }
+
+  /** Rebuilds the planned state into `destFile` (a copy of the snapshot, then the replay). */
+  async materialize(plan: PointInTimePlan, destFile: string): Promise<ReplayResult> {
+    await copyFile(plan.snapshot.file, destFile);
+    return replaySegments(destFile, plan.pageSize, plan.snapshot.tx, plan.toTx, plan.segments);
+  }
+
+  private isLive(s: ChainState): boolean {
+    return !s.manifest.end && this.live()?.id === s.manifest.id;
+  }
+
+  /** The last restorable instant of a chain (ms): now for the live chain (after a sync), else its last commit. */
+  private endMs(s: ChainState, now: Date): number {
+    return this.isLive(s) && s.gap === null ? now.getTime() : Math.floor(s.lastTimeUs / 1000);
+  }
+
+  /** The last transaction committed at or before targetMs (ms precision), within the chain's segments. */
+  private async lastTxAtOrBefore(s: ChainState, targetMs: number): Promise<{ tx: number; timeUs: number }> {
+    const base = s.base as ChainSnapshot;
+    let best = { tx: base.tx, timeUs: base.timeUs };
+    for (const f of s.segments) {
+      if (f.last_tx <= base.tx) continue;
+      if (Math.floor(f.first_time_us / 1000) > targetMs) break;
+      if (Math.floor(f.last_time_us / 1000) <= targetMs) {
+        best = { tx: f.last_tx, timeUs: f.last_time_us };
+        continue;
+      }
+      // The instant falls inside this segment: read its commits.
+      const bytes = await this.store.readSegment(f.chain, f.seq);
+      for (const r of segmentRecords(bytes, s.manifest.page_size)) {
+        if (r.kind !== 'commit' || r.tx <= base.tx) continue;
+        if (Math.floor(r.timeUs / 1000) > targetMs) break;
+        best = { tx: r.tx, timeUs: r.timeUs };
+      }
+      break;
+    }
+    return best;
+  }
+
+  private view(s: ChainState, now: Date): ChainView {
+    const live = this.isLive(s);
+    return {
+      id: s.manifest.id,
+      status: live ? 'live' : 'ended',
+      started_at: s.manifest.created_at,
+      from: s.base ? iso(s.base.timeUs) : null,
+      to: s.base ? (live && s.gap === null ? now.toISOString() : iso(s.lastTimeUs)) : null,
+      end_reason: s.manifest.end?.reason ?? (live ? null : (s.gap ?? 'the agent stopped following it')),
+      snapshots: s.snapshots.map((x) => x.backupId),
+      segments: s.segments.length,
+      transactions: s.segments.reduce((n, f) => n + f.tx_count, 0),
+      bytes: s.bytes,
+    };
+  }
+
+  private async states(): Promise<ChainState[]> {
+    const [manifests, snapshots] = await Promise.all([this.store.listChains(), this.snapshots()]);
+    const seen = new Set<string>();
+    const states: ChainState[] = [];
+    for (const manifest of manifests) {
+      const stored = await this.store.listSegments(manifest.id);
+      for (const x of stored) seen.add(`${x.chain}/${x.seq}`);
+      const { segments, gap } = await this.contiguous(manifest.id, stored);
+      const mine = snapshots.filter((x) => x.chain === manifest.id).sort((a, b) => a.tx - b.tx);
+      const firstTx = segments[0]?.first_tx ?? 1;
+      const lastTx = segments.length > 0 ? segments[segments.length - 1].last_tx : 0;
+      // A snapshot anchors the range if every transaction after it is in the segments.
+      const base = mine.find((x) => x.tx >= firstTx - 1) ?? null;
+      const lastTimeUs =
+        segments.length > 0
+          ? segments[segments.length - 1].last_time_us
+          : (base?.timeUs ?? manifest.start.time_us);
+      states.push({
+        manifest,
+        segments,
+        gap,
+        bytes: stored.reduce((n, x) => n + x.size, 0),
+        snapshots: mine,
+        base,
+        lastTx: Math.max(lastTx, base?.tx ?? 0),
+        lastTimeUs,
+      });
+    }
+    for (const key of this.footers.keys()) if (!seen.has(key)) this.footers.delete(key); // pruned
+    return states;
+  }
+
+  /** The segments in order up to the first gap (a missing sequence number or transaction). */
+  private async contiguous(
+    chain: string,
+    stored: readonly StoredSegment[],
+  ): Promise<{ segments: SegmentFooter[]; gap: string | null }> {
+    const segments: SegmentFooter[] = [];
+    for (const s of stored) {
+      const footer = await this.footer(chain, s.seq);
+      const previous = segments[segments.length - 1];
+      if (previous && (footer.seq !== previous.seq + 1 || footer.first_tx !== previous.last_tx + 1)) {
+        return {
+          segments,
+          gap: `segment ${previous.seq + 1} is missing (transactions after ${previous.last_tx})`,
+        };
+      }
+      segments.push(footer);
+    }
+    return { segments, gap: null };
+  }
+
+  private async footer(chain: string, seq: number): Promise<SegmentFooter> {
+    const key = `${chain}/${seq}`;
+    let footer = this.footers.get(key);
+    if (!footer) {
+      footer = await this.store.segmentFooter(chain, seq);
+      this.footers.set(key, footer);
+    }
+    return footer;
+  }
+}
+
+function iso(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
