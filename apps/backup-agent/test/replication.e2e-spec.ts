@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from '@pra-kit/shared';
 import { makeTempDir } from '@pra-kit/shared/testing';
@@ -9,6 +9,7 @@ import { Logger, systemClock } from '../src/core/ports';
 import { ChainCatalog, ChainSnapshot, PointInTimeUnavailableError } from '../src/replication/chain.catalog';
 import { LocalChainStore } from '../src/replication/local-chain.store';
 import { BaseSnapshotTaker, Replicator } from '../src/replication/replicator';
+import { openSegment } from '../src/replication/segment.codec';
 
 /**
  * Continuous replication against a real writer process: every instant recorded during a random
@@ -55,16 +56,19 @@ class Harness {
   writer: ChildProcess | null = null;
   writerOutput = '';
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    backupDir = join(dir, 'backup'),
+  ) {
     this.dbPath = join(dir, 'data', 'app.db');
-    this.backupDir = join(dir, 'backup');
+    this.backupDir = backupDir;
     this.store = new LocalChainStore(this.backupDir);
     this.catalog = new ChainCatalog(
       this.store,
       async () => this.snapshots,
       () => {
         const s = this.replicator?.status();
-        return s?.chain ? { id: s.chain, durableUntilUs: s.durableUntilUs } : null;
+        return s?.chain && s.state === 'following' ? { id: s.chain, durableUntilUs: s.durableUntilUs } : null;
       },
     );
   }
@@ -144,6 +148,18 @@ class Harness {
       if (Date.now() > deadline) throw new Error(`writer did not answer ${line}: ${this.writerOutput}`);
       await sleep(20);
     }
+  }
+
+  /** The writer's transaction count so far. */
+  async progress(): Promise<string> {
+    const before = this.writerOutput.length;
+    this.writer?.stdin?.write('progress\n');
+    const deadline = Date.now() + 10_000;
+    while (!/transactions \d+/.test(this.writerOutput.slice(before))) {
+      if (Date.now() > deadline) throw new Error(`writer did not answer: ${this.writerOutput}`);
+      await sleep(20);
+    }
+    return /transactions (\d+)/.exec(this.writerOutput.slice(before))?.[0] ?? '';
   }
 
   async stopWriter(): Promise<void> {
@@ -262,4 +278,93 @@ describe('continuous replication (real writer process)', () => {
     const latest = await h.restoredAt('latest');
     expect(latest.hash).toBe(final.hash);
   }, 120_000);
+});
+
+/** A real small filesystem (tmpfs) for the backup volume, or null where mounting is impossible. */
+function mountSmallVolume(dir: string, size: string): (() => void) | null {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    console.warn(
+      `SKIPPED the full-volume test: cannot mount a tmpfs (${(err as Error).message.split('\n')[0]}); run as root`,
+    );
+    return null;
+  }
+  return () => execFileSync('umount', ['-l', dir]);
+}
+
+describe('continuous replication on a full backup volume', () => {
+  const tmp = makeTempDir('replication-full');
+  const volume = join(tmp.path, 'backup');
+  const unmount = mountSmallVolume(volume, '3m');
+  afterAll(() => {
+    unmount?.();
+    tmp.remove();
+  });
+
+  (unmount ? it : it.skip)(
+    'fails cleanly (the writer unaffected, the WAL released, nothing partial listed) and resumes once space is freed',
+    async () => {
+      const h = new Harness(join(tmp.path, 'full'), volume);
+      h.seed(50);
+      h.replicator = new Replicator(
+        { dbPath: h.dbPath, syncIntervalMs: 300, retryMs: 300, maxFailingMs: 2000 },
+        h.store,
+        h.takeSnapshot,
+        systemClock,
+        quiet,
+      );
+      h.replicator.start();
+      await h.waitFollowing();
+      // Fill the volume but for ~300 KB, then write: segments soon stop fitting.
+      const free = statfsSync(volume).bavail * statfsSync(volume).bsize;
+      writeFileSync(join(volume, 'filler'), Buffer.alloc(Math.max(0, free - 300 * 1024)));
+      h.startWriter(99);
+      const deadline = Date.now() + 60_000;
+      while ((h.replicator.status().breaksTotal ?? 0) === 0) {
+        if (Date.now() > deadline) throw new Error(`no break: ${JSON.stringify(h.replicator.status())}`);
+        await sleep(100);
+      }
+      const broken = h.replicator.status();
+      expect(broken.lastBreak?.reason).toMatch(/segments could not be written .*ENOSPC|no space/i);
+      // The writer keeps committing while replication is down, and the WAL no longer grows: the
+      // writer's own checkpoints restart it once nothing pins it.
+      const before = Number(/(\d+)/.exec(await h.progress())?.[1]);
+      await sleep(3000);
+      expect(Number(/(\d+)/.exec(await h.progress())?.[1])).toBeGreaterThan(before);
+      expect(statSync(`${h.dbPath}-wal`).size).toBeLessThan(16 * 1024 * 1024);
+      expect(h.replicator.status().state).toBe('waiting'); // a new chain needs room for its snapshot
+      // Nothing partial is listed: every listed segment is whole and checks out.
+      for (const chain of await h.store.listChains()) {
+        for (const s of await h.store.listSegments(chain.id)) {
+          expect(() =>
+            openSegment(
+              readFileSync(join(volume, 'chains', chain.id, `${String(s.seq).padStart(10, '0')}.seg`)),
+            ),
+          ).not.toThrow();
+        }
+      }
+      // Space comes back: replication resumes by itself with a new chain.
+      rmSync(join(volume, 'filler'));
+      const resumeBy = Date.now() + 30_000;
+      while (h.replicator.status().state !== 'following' || h.snapshots.length < 2) {
+        if (Date.now() > resumeBy)
+          throw new Error(`did not resume: ${JSON.stringify(h.replicator.status())}`);
+        await sleep(100);
+      }
+      await sleep(1500);
+      await h.stopWriter();
+      await h.replicator.sync();
+      const resumed = h.replicator.status();
+      await h.replicator.stop();
+      expect(resumed.segmentsWritten).toBeGreaterThan(broken.segmentsWritten);
+      const chains = await h.catalog.chains(new Date());
+      expect(chains.map((c) => c.status)).toEqual(['ended', 'ended']);
+      expect(chains[1].end_reason).toMatch(/could not be written/);
+      const latest = await h.restoredAt('latest');
+      expect(latest.integrity).toBe('ok');
+    },
+    120_000,
+  );
 });

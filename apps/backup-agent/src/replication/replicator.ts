@@ -26,6 +26,8 @@ export interface ReplicatorOptions {
   readonly restartAfterFrames?: number;
   /** Wait before trying again to start a chain after a failure. */
   readonly retryMs?: number;
+  /** How long segment writes may keep failing before the chain is given up (default 30 s). */
+  readonly maxFailingMs?: number;
 }
 
 export type ReplicationState = 'off' | 'waiting' | 'starting' | 'following' | 'paused';
@@ -284,7 +286,10 @@ export class Replicator {
         this.failingSince ??= Date.now();
         this.recordError(err, `could not write segment ${segment.footer.seq} of ${chain.id}`);
         const queued = this.unwritten.reduce((n, s) => n + s.bytes.length, 0);
-        if (Date.now() - this.failingSince > MAX_FAILING_MS || queued > MAX_PENDING_BYTES) {
+        if (
+          Date.now() - this.failingSince > (this.options.maxFailingMs ?? MAX_FAILING_MS) ||
+          queued > MAX_PENDING_BYTES
+        ) {
           throw new ChainBreak(
             `segments could not be written for ${Math.round((Date.now() - this.failingSince) / 1000)} s ` +
               `(${(err as Error).message}); the WAL is released so the API is not affected`,

@@ -3,7 +3,8 @@
 // Mix: small inserts (most), deletes, every 12 s a transaction larger than the WAL's checkpoint
 // threshold (over 1000 pages), every 25 s a VACUUM; SQLite's automatic checkpoints run as in the
 // API (1000 pages).
-// Commands on stdin, one per line: "truncate" (a TRUNCATE checkpoint), "stop" (exit 0).
+// Commands on stdin, one per line: "truncate" (a TRUNCATE checkpoint), "progress" (prints the
+// transactions committed so far), "stop" (exit 0).
 // Usage: node workload-writer.js <db> <seed> [pauseMs]
 const Database = require('better-sqlite3');
 
@@ -31,6 +32,8 @@ process.stdin.on('data', (text) => {
     if (line === 'truncate') {
       const [r] = db.pragma('wal_checkpoint(TRUNCATE)');
       process.stdout.write(`truncated ${JSON.stringify(r)}\n`);
+    } else if (line === 'progress') {
+      process.stdout.write(`transactions ${transactions}\n`);
     } else if (line === 'stop') {
       stopping = true;
     }
