@@ -1,7 +1,7 @@
 import Database, { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { countEvents, migrate } from '@pra-kit/shared';
+import { countEvents, migrate, STAMP_COMMIT_SQL } from '@pra-kit/shared';
 import type { SynchronousMode } from '../config/api-config';
 import { asDatabaseError, DatabaseUnavailableError } from './database.errors';
 
@@ -39,6 +39,8 @@ export class Connection {
   /** Newest first, ids below a cursor: (before, limit). */
   readonly latestEvents: Statement<[number, number], EventRow>;
   readonly eventCount: Statement<[], { value: number }>;
+  /** Records the commit time inside a write transaction (see STAMP_COMMIT_SQL). */
+  readonly stampCommit: Statement<[number]>;
 
   constructor(readonly db: Db) {
     this.insertEvent = db.prepare('INSERT INTO events (ts, message) VALUES (?, ?)');
@@ -49,6 +51,7 @@ export class Connection {
       [],
       { value: number }
     >;
+    this.stampCommit = db.prepare(STAMP_COMMIT_SQL);
   }
 }
 

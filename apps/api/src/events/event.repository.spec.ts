@@ -1,3 +1,4 @@
+import { COMMIT_CLOCK_ROW, createCommitClock } from '@pra-kit/shared';
 import { makeTempDir } from '@pra-kit/shared/testing';
 import { join } from 'node:path';
 import { ApiDatabase } from '../database/api-database';
@@ -60,5 +61,55 @@ describe('EventRepository (group commit)', () => {
     rmSync(database.path);
     await expect(events.add('lost')).rejects.toBeInstanceOf(DatabaseUnavailableError);
     expect(() => events.count()).toThrow(/missing/);
+  });
+});
+
+describe('EventRepository (commit clock)', () => {
+  it('stamps every transaction with a strictly increasing commit time, inside the transaction', async () => {
+    const temp = makeTempDir('clock');
+    const database = new ApiDatabase(
+      { path: join(temp.path, 'app.db'), synchronous: 'NORMAL', busyTimeoutMs: 1000 },
+      quiet,
+    );
+    database.start();
+    const stamps: number[] = [];
+    let t = 1_795_000_000_000;
+    const events = new EventRepository(
+      database,
+      () => new Date(t),
+      () => undefined,
+      () => {
+        stamps.push(t++ * 1000);
+        return stamps[stamps.length - 1];
+      },
+    );
+    const read = () =>
+      database.use(
+        (c) =>
+          (
+            c.db.prepare(`SELECT value FROM counters WHERE name = ?`).get(COMMIT_CLOCK_ROW) as {
+              value: number;
+            }
+          ).value,
+      );
+    await Promise.all([events.add('a'), events.add('b')]); // one batch: one stamp
+    expect(stamps).toHaveLength(1);
+    expect(read()).toBe(stamps[0]);
+    await events.add('c');
+    expect(stamps).toHaveLength(2);
+    expect(read()).toBe(stamps[1]);
+    expect(stamps[1]).toBeGreaterThan(stamps[0]);
+    database.close();
+    temp.remove();
+  });
+
+  it('the default clock is the wall clock in microseconds, strictly increasing', () => {
+    const clock = createCommitClock(() => 1000);
+    expect([clock(), clock(), clock()]).toEqual([1_000_000, 1_000_001, 1_000_002]);
+    const real = createCommitClock();
+    const before = Date.now() * 1000;
+    const stamp = real();
+    expect(stamp).toBeGreaterThanOrEqual(before);
+    expect(stamp).toBeLessThanOrEqual(Date.now() * 1000 + 1);
   });
 });

@@ -1,3 +1,4 @@
+import { createCommitClock } from '@pra-kit/shared';
 import { ApiDatabase, EventRow } from '../database/api-database';
 
 export interface StoredEvent {
@@ -25,6 +26,10 @@ const MAX_BATCH = 1000;
  * loss). Many concurrent requests therefore share one fsync instead of paying one each, and no
  * request is ever answered before its row is durable. If the commit fails, every write in the batch
  * is rejected and none of them is stored (one transaction).
+ *
+ * Each transaction also records its commit time (microseconds, strictly increasing) while it holds
+ * the write lock: continuous replication reads it to date the transaction exactly, so a
+ * point-in-time restore to T keeps exactly the writes committed at or before T.
  */
 export class EventRepository {
   private queue: PendingWrite[] = [];
@@ -34,6 +39,7 @@ export class EventRepository {
     private readonly database: ApiDatabase,
     private readonly now: () => Date = () => new Date(),
     private readonly onCommit: (batchSize: number) => void = () => undefined,
+    private readonly commitClock: () => number = createCommitClock(),
   ) {}
 
   add(message: string): Promise<StoredEvent> {
@@ -75,7 +81,11 @@ export class EventRepository {
     try {
       ids = this.database.use((c) =>
         c.db
-          .transaction(() => batch.map((w) => Number(c.insertEvent.run(w.ts, w.message).lastInsertRowid)))
+          .transaction(() => {
+            const rowIds = batch.map((w) => Number(c.insertEvent.run(w.ts, w.message).lastInsertRowid));
+            c.stampCommit.run(this.commitClock());
+            return rowIds;
+          })
           .immediate(),
       );
     } catch (err) {
