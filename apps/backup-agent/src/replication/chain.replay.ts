@@ -70,10 +70,6 @@ export async function replaySegments(
       }
       previousSha = sha256;
       let current = footer.first_tx; // the transaction the next frames belong to
-      // Pages of transactions the base already holds, kept in case a later frame of this segment is a
-      // patch of them (patches refer to the previous version in the segment, which may be one of them).
-      const skipped = new Map<number, Buffer>();
-      const applied = new Set<number>();
       for (const record of segmentRecords(bytes, pageSize)) {
         if (record.kind === 'commit') {
           if (record.tx !== current)
@@ -86,16 +82,10 @@ export async function replaySegments(
           current++;
           if (tx >= toTx) break;
         } else if (current > tx) {
-          const base = applied.has(record.pgno) ? undefined : skipped.get(record.pgno);
+          // A patch applies to the page as the image holds it: the previous version in the chain,
+          // written by an earlier frame, or, before any, the base snapshot's (the same bytes).
           if (record.page) image.write(record.pgno, record.page);
-          else image.patch(record.pgno, record.patch as Buffer, base);
-          applied.add(record.pgno);
-        } else {
-          const page = record.page
-            ? Buffer.from(record.page)
-            : Buffer.from(skipped.get(record.pgno) ?? image.read(record.pgno));
-          if (record.patch) applyPatch(page, record.patch);
-          skipped.set(record.pgno, page);
+          else image.patch(record.pgno, record.patch as Buffer);
         }
         if (++records % 4096 === 0) await new Promise((r) => setImmediate(r)); // stay responsive
       }
@@ -124,14 +114,9 @@ class PageImage {
     this.put(pgno, Buffer.from(page));
   }
 
-  /** A copy of the page as it stands. */
-  read(pgno: number): Buffer {
-    return Buffer.from(this.cache.get(pgno) ?? this.readFromDisk(pgno));
-  }
-
-  /** Patches the page's current version (or `base`, when given: a version the image never held). */
-  patch(pgno: number, patch: Buffer, base?: Buffer): void {
-    const page = base ? Buffer.from(base) : (this.cache.get(pgno) ?? this.readFromDisk(pgno));
+  /** Patches the page's current version. */
+  patch(pgno: number, patch: Buffer): void {
+    const page = this.cache.get(pgno) ?? this.readFromDisk(pgno);
     applyPatch(page, patch);
     this.put(pgno, page);
   }

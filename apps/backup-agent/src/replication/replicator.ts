@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Clock, Logger } from '../core/ports';
 import { ChainId, ChainManifest, ChainStore } from './chain.store';
-import { SegmentEncoder, SegmentFooter, WalPosition } from './segment.codec';
+import { PageVersions, SegmentEncoder, SegmentFooter, WalPosition } from './segment.codec';
 import { ChainBreak, TransactionSink, WalFollower } from './wal-follower';
 
 /** Where a snapshot stands in a chain: the state after transaction `tx` (0: the chain's start). */
@@ -275,7 +275,7 @@ export class Replicator {
       this.seq++;
       this.lastSha = built.sha256;
       this.unwritten.push(built);
-      this.encoder = new SegmentEncoder(this.encoder.pageSize);
+      this.encoder = new SegmentEncoder(this.encoder.pageSize, this.encoder.versions);
       this.pendingSince = null;
     }
     while (this.unwritten.length > 0) {
@@ -365,7 +365,7 @@ export class Replicator {
       return false;
     }
     this.chain = open;
-    this.encoder = new SegmentEncoder(follower.pageSize);
+    this.encoder = new SegmentEncoder(follower.pageSize, new PageVersions());
     this.nextTx = (footer?.last_tx ?? 0) + 1;
     this.durableTx = this.nextTx - 1;
     this.seq = last?.seq ?? 0;
@@ -396,7 +396,7 @@ export class Replicator {
     const chain: ChainManifest = created;
     await this.store.putChain(chain);
     this.chain = chain;
-    this.encoder = new SegmentEncoder(follower.pageSize);
+    this.encoder = new SegmentEncoder(follower.pageSize, new PageVersions());
     this.nextTx = 1;
     this.durableTx = 0;
     this.seq = 0;

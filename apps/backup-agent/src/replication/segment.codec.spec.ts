@@ -2,6 +2,7 @@ import {
   applyPatch,
   diffPage,
   openSegment,
+  PageVersions,
   SegmentEncoder,
   SegmentFormatError,
   segmentRecords,
@@ -53,7 +54,7 @@ describe('segment codec', () => {
 
   it('round-trips frames and commits: the decoded pages and transactions are the ones written', () => {
     const rand = random(7);
-    const encoder = new SegmentEncoder(PAGE, 8); // a small cache: some pages fall out and go whole
+    const encoder = new SegmentEncoder(PAGE, new PageVersions(8)); // a small cache: some pages fall out and go whole
     const truth = new Map<number, Buffer>();
     const expectedCommits: { tx: number; timeUs: number; stamped: boolean; dbPages: number }[] = [];
     const versions: { pgno: number; page: Buffer }[] = [];

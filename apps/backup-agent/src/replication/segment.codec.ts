@@ -11,15 +11,20 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
  *              u32 footer length
  *   end - 32   sha256 of every byte before it     the segment's identity and integrity
  *
- * Records (inside the chunks, big-endian):
- *   'F' u32 pgno, u8 encoding, then the page:
+ * Records (inside the chunks; numbers are unsigned LEB128 varints):
+ *   'F' pgno, u8 encoding, then the page:
  *        encoding 0: the whole page (page_size bytes)
- *        encoding 1: a patch of the page's previous version in this segment: u16 runs, then per run
- *                    u16 offset, u16 length, the bytes (an insert changes ~100 bytes of a 4 KiB page)
- *   'C' u64 transaction number, u64 commit time (microseconds since the epoch), u8 flags (1: the time
- *        was written by the transaction itself, 0: when the agent saw it), u32 database pages after it
- * A transaction is the 'F' records since the previous 'C' and the 'C' that ends it. Patches refer only
- * to pages earlier in the same segment, so a segment is decoded on its own, in order.
+ *        encoding 1: a patch of the page's previous version in the chain: runs, then per run the gap
+ *                    since the previous run's end, the length, and the bytes (an insert changes ~100
+ *                    bytes of a 4 KiB page)
+ *   'C' commit time minus the previous commit's (microseconds; the first is relative to the footer's
+ *        first_time_us), u8 flags (1: the time was written by the transaction itself, 0: when the agent
+ *        saw it), database pages after the commit
+ * A transaction is the 'F' records since the previous 'C' and the 'C' that ends it; transactions are
+ * numbered from the footer's first_tx. A patch refers to the page's previous version in the chain's
+ * stream, which is what a replay in order has in hand (and what a snapshot taken at an earlier point
+ * of the chain holds); after a commit that shrinks the database, no page is patched against a
+ * version older than it (a page cut off and grown again would not be in such a snapshot).
  */
 
 export const SEGMENT_MAGIC = Buffer.from('PRASEG1\n', 'ascii');
@@ -82,15 +87,40 @@ export type SegmentRecord =
     };
 
 /**
+ * The latest version of recently written pages of a chain, to patch the next version against. Shared
+ * by the chain's successive segment encoders; bounded (a page that fell out is stored whole).
+ */
+export class PageVersions {
+  private readonly latest = new Map<number, Buffer>();
+  private dbPages: number | null = null;
+
+  constructor(private readonly maxPages = 2048) {}
+
+  get(pgno: number): Buffer | undefined {
+    return this.latest.get(pgno);
+  }
+
+  set(pgno: number, page: Buffer): void {
+    this.latest.delete(pgno); // re-inserted last: the map's order is least recently written first
+    this.latest.set(pgno, Buffer.from(page));
+    if (this.latest.size > this.maxPages) this.latest.delete(this.latest.keys().next().value as number);
+  }
+
+  /** After a commit: a smaller database forgets every version (see the format above). */
+  committed(dbPages: number): void {
+    if (this.dbPages !== null && dbPages < this.dbPages) this.latest.clear();
+    this.dbPages = dbPages;
+  }
+}
+
+/**
  * Builds one segment from frames and commits, in order. Memory stays bounded: records are
- * compressed a chunk at a time, and only the last `maxCachedPages` page versions are kept to patch
- * against (an older page is stored whole).
+ * compressed a chunk at a time, and the page versions kept to patch against are bounded.
  */
 export class SegmentEncoder {
   private readonly chunks: Buffer[] = [];
   private records: Buffer[] = [];
   private recordBytes = 0;
-  private readonly latest = new Map<number, Buffer>();
   private frames = 0;
   private commits = 0;
   private firstTx: number | null = null;
@@ -103,7 +133,8 @@ export class SegmentEncoder {
 
   constructor(
     readonly pageSize: number,
-    private readonly maxCachedPages = 2048,
+    /** The chain's page versions, carried from one segment to the next. */
+    readonly versions: PageVersions = new PageVersions(),
   ) {}
 
   get txCount(): number {
@@ -127,17 +158,10 @@ export class SegmentEncoder {
   frame(pgno: number, page: Buffer): void {
     if (page.length !== this.pageSize)
       throw new RangeError(`page ${pgno} is ${page.length} bytes, not ${this.pageSize}`);
-    const previous = this.latest.get(pgno);
+    const previous = this.versions.get(pgno);
     const patch = previous ? diffPage(previous, page) : null;
-    const head = Buffer.alloc(6);
-    head[0] = FRAME;
-    head.writeUInt32BE(pgno, 1);
-    head[5] = patch ? PATCH : FULL;
-    this.push(head, patch ?? page);
-    const copy = Buffer.from(page);
-    this.latest.delete(pgno); // re-inserted last: the map's order is least recently written first
-    this.latest.set(pgno, copy);
-    if (this.latest.size > this.maxCachedPages) this.latest.delete(this.latest.keys().next().value as number);
+    this.push(Buffer.from([FRAME]), varint(pgno), Buffer.from([patch ? PATCH : FULL]), patch ?? page);
+    this.versions.set(pgno, page);
     this.frames++;
     this.openFrames++;
   }
@@ -147,17 +171,20 @@ export class SegmentEncoder {
     if (this.lastTx !== null && tx !== this.lastTx + 1) {
       throw new RangeError(`transaction ${tx} does not follow ${this.lastTx}`);
     }
-    const rec = Buffer.alloc(22);
-    rec[0] = COMMIT;
-    rec.writeBigUInt64BE(BigInt(tx), 1);
-    rec.writeBigUInt64BE(BigInt(Math.round(timeUs)), 9);
-    rec[17] = stamped ? 1 : 0;
-    rec.writeUInt32BE(dbPages, 18);
-    this.push(rec);
+    timeUs = Math.round(timeUs);
     if (this.firstTx === null) {
       this.firstTx = tx;
       this.firstTimeUs = timeUs;
+      this.lastTimeUs = timeUs;
     }
+    if (timeUs < this.lastTimeUs) throw new RangeError(`transaction ${tx} is dated before the previous one`);
+    this.push(
+      Buffer.from([COMMIT]),
+      varint(timeUs - this.lastTimeUs),
+      Buffer.from([stamped ? 1 : 0]),
+      varint(dbPages),
+    );
+    this.versions.committed(dbPages);
     this.lastTx = tx;
     this.lastTimeUs = timeUs;
     this.dbPages = dbPages;
@@ -230,7 +257,7 @@ export class SegmentEncoder {
  */
 export function diffPage(before: Buffer, after: Buffer): Buffer | null {
   const n = after.length;
-  if (n > 65535 || before.length !== n) return null;
+  if (before.length !== n) return null;
   const runs: [number, number][] = [];
   let i = 0;
   while (i < n) {
@@ -251,32 +278,63 @@ export function diffPage(before: Buffer, after: Buffer): Buffer | null {
     runs.push([start, end - start]);
     i = end;
   }
-  const size = 2 + runs.reduce((s, [, len]) => s + 4 + len, 0);
-  if (size > n / 2) return null;
-  const patch = Buffer.alloc(size);
-  patch.writeUInt16BE(runs.length, 0);
-  let at = 2;
+  const parts: Buffer[] = [varint(runs.length)];
+  let size = parts[0].length;
+  let end = 0;
   for (const [offset, len] of runs) {
-    patch.writeUInt16BE(offset, at);
-    patch.writeUInt16BE(len, at + 2);
-    after.copy(patch, at + 4, offset, offset + len);
-    at += 4 + len;
+    const head = Buffer.concat([varint(offset - end), varint(len)]);
+    parts.push(head, after.subarray(offset, offset + len));
+    size += head.length + len;
+    end = offset + len;
+    if (size > n / 2) return null;
   }
-  return patch;
+  return Buffer.concat(parts, size);
 }
 
 /** Applies a patch made by diffPage onto `page` (the previous version), in place. */
 export function applyPatch(page: Buffer, patch: Buffer): void {
-  const runs = patch.readUInt16BE(0);
-  let at = 2;
+  const [runs, first] = readVarint(patch, 0);
+  let at = first;
+  let end = 0;
   for (let r = 0; r < runs; r++) {
-    const offset = patch.readUInt16BE(at);
-    const len = patch.readUInt16BE(at + 2);
-    if (offset + len > page.length || at + 4 + len > patch.length)
+    const [gap, a] = readVarint(patch, at);
+    const [len, b] = readVarint(patch, a);
+    const offset = end + gap;
+    if (offset + len > page.length || b + len > patch.length) {
       throw new SegmentFormatError('patch runs past the page');
-    patch.copy(page, offset, at + 4, at + 4 + len);
-    at += 4 + len;
+    }
+    patch.copy(page, offset, b, b + len);
+    at = b + len;
+    end = offset + len;
   }
+}
+
+/** Unsigned LEB128. */
+export function varint(n: number): Buffer {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`varint of ${n}`);
+  const bytes: number[] = [];
+  let rest = n;
+  do {
+    let byte = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest > 0);
+  return Buffer.from(bytes);
+}
+
+/** [value, offset after it]. */
+export function readVarint(buf: Buffer, at: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    const byte = buf[at + i];
+    if (byte === undefined) throw new SegmentFormatError('varint runs past its record');
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return [value, at + i + 1];
+    scale *= 128;
+  }
+  throw new SegmentFormatError('varint too long');
 }
 
 export class SegmentFormatError extends Error {}
@@ -310,7 +368,8 @@ export function openSegment(bytes: Buffer): { footer: SegmentFooter; sha256: str
  * the decompressed chunk: copy what you keep.
  */
 export function* segmentRecords(bytes: Buffer, pageSize: number): Generator<SegmentRecord> {
-  const { chunksEnd } = openSegment(bytes);
+  const { chunksEnd, footer } = openSegment(bytes);
+  const state = { tx: footer.first_tx, timeUs: footer.first_time_us };
   let at = SEGMENT_MAGIC.length;
   for (;;) {
     if (at + 8 > chunksEnd) throw new SegmentFormatError('chunks run into the footer');
@@ -322,39 +381,44 @@ export function* segmentRecords(bytes: Buffer, pageSize: number): Generator<Segm
     const raw = inflateRawSync(bytes.subarray(at, at + storedLength));
     if (raw.length !== rawLength) throw new SegmentFormatError('chunk length differs from its header');
     at += storedLength;
-    yield* chunkRecords(raw, pageSize);
+    yield* chunkRecords(raw, pageSize, state);
   }
 }
 
-function* chunkRecords(raw: Buffer, pageSize: number): Generator<SegmentRecord> {
+function* chunkRecords(
+  raw: Buffer,
+  pageSize: number,
+  state: { tx: number; timeUs: number },
+): Generator<SegmentRecord> {
   let at = 0;
   while (at < raw.length) {
     const kind = raw[at];
     if (kind === FRAME) {
-      const pgno = raw.readUInt32BE(at + 1);
-      const encoding = raw[at + 5];
-      at += 6;
+      const [pgno, next] = readVarint(raw, at + 1);
+      const encoding = raw[next];
+      at = next + 1;
       if (encoding === FULL) {
         yield { kind: 'frame', pgno, page: raw.subarray(at, at + pageSize), patch: null };
         at += pageSize;
       } else if (encoding === PATCH) {
-        const runs = raw.readUInt16BE(at);
-        let end = at + 2;
-        for (let r = 0; r < runs; r++) end += 4 + raw.readUInt16BE(end + 2);
+        let [runs, end] = readVarint(raw, at);
+        for (let r = 0; r < runs; r++) {
+          const [, a] = readVarint(raw, end);
+          const [len, b] = readVarint(raw, a);
+          end = b + len;
+        }
         yield { kind: 'frame', pgno, page: null, patch: raw.subarray(at, end) };
         at = end;
       } else {
         throw new SegmentFormatError(`unknown page encoding ${encoding}`);
       }
     } else if (kind === COMMIT) {
-      yield {
-        kind: 'commit',
-        tx: Number(raw.readBigUInt64BE(at + 1)),
-        timeUs: Number(raw.readBigUInt64BE(at + 9)),
-        stamped: raw[at + 17] === 1,
-        dbPages: raw.readUInt32BE(at + 18),
-      };
-      at += 22;
+      const [delta, a] = readVarint(raw, at + 1);
+      const stamped = raw[a] === 1;
+      const [dbPages, b] = readVarint(raw, a + 1);
+      state.timeUs += delta;
+      yield { kind: 'commit', tx: state.tx++, timeUs: state.timeUs, stamped, dbPages };
+      at = b;
     } else {
       throw new SegmentFormatError(`unknown record type ${kind}`);
     }
