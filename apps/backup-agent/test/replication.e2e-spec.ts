@@ -17,6 +17,12 @@ import { openSegment } from '../src/replication/segment.codec';
  */
 
 const quiet: Logger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+/** Every writer process started, killed after each test whatever its outcome. */
+const writers = new Set<ChildProcess>();
+afterEach(() => {
+  for (const w of writers) if (w.exitCode === null) w.kill('SIGKILL');
+  writers.clear();
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rowsHash(db: Database.Database): { hash: string; rows: number } {
@@ -108,6 +114,31 @@ class Harness {
     }
   };
 
+  /** A scheduled snapshot while following: anchored at an exact transaction of the live chain. */
+  async chainSnapshot(): Promise<ChainSnapshot | null> {
+    const file = join(this.backupDir, `snapshot-${this.snapshots.length + 1}.db`);
+    const source = new Database(this.dbPath, { fileMustExist: true });
+    try {
+      const where = (this.replicator as Replicator).anchorSnapshot(() => {
+        source.exec('BEGIN');
+        source.prepare('SELECT count(*) FROM sqlite_master').get();
+      });
+      if (!where) return null;
+      await source.backup(file);
+      const snapshot = {
+        backupId: `snapshot-${this.snapshots.length + 1}`,
+        chain: where.id,
+        tx: where.tx,
+        timeUs: where.time_us,
+        file,
+      };
+      this.snapshots.push(snapshot);
+      return snapshot;
+    } finally {
+      source.close();
+    }
+  }
+
   startReplicator(syncIntervalMs = 500): Replicator {
     this.replicator = new Replicator(
       { dbPath: this.dbPath, syncIntervalMs, retryMs: 200 },
@@ -129,15 +160,16 @@ class Harness {
     }
   }
 
-  startWriter(seed: number): void {
+  startWriter(seed: number, mode: 'mixed' | 'small' = 'mixed'): void {
     this.writer = spawn(
       process.execPath,
-      [join(__dirname, 'support', 'workload-writer.js'), this.dbPath, String(seed)],
+      [join(__dirname, 'support', 'workload-writer.js'), this.dbPath, String(seed), '2', mode],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     );
     this.writer.stdout?.on('data', (d) => (this.writerOutput += String(d)));
+    writers.add(this.writer);
   }
 
   async command(line: string, expect: RegExp): Promise<void> {
@@ -198,9 +230,15 @@ describe('continuous replication (real writer process)', () => {
     const recorder = new Database(h.dbPath, { timeout: 10_000 });
     const states: { at: number; hash: string; rows: number }[] = [];
     const end = Date.now() + 60_000;
+    let nextSnapshot = Date.now() + 15_000;
     while (Date.now() < end) {
       await sleep(1500 + Math.random() * 1500);
       states.push(recordState(recorder));
+      if (Date.now() > nextSnapshot) {
+        // Snapshots within the chain: later instants replay from the newest one before them.
+        expect(await h.chainSnapshot()).not.toBeNull();
+        nextSnapshot = Date.now() + 15_000;
+      }
     }
     await h.stopWriter();
     recorder.close();
@@ -212,13 +250,17 @@ describe('continuous replication (real writer process)', () => {
     expect(states.length).toBeGreaterThanOrEqual(20);
     expect(status.breaksTotal).toBe(0);
     expect(status.walRestarts).toBeGreaterThan(2); // the chain crossed several WAL generations
-    expect(h.snapshots).toHaveLength(1);
+    expect(h.snapshots.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(h.snapshots.map((x) => x.chain)).size).toBe(1);
     const [chain] = await h.catalog.chains(new Date());
     expect(chain.transactions).toBeGreaterThan(500);
+    expect(chain.snapshots).toEqual(h.snapshots.map((x) => x.backupId));
 
     const picked = states.sort(() => Math.random() - 0.5).slice(0, 20);
     const mismatches: string[] = [];
+    const bases = new Set<string>();
     for (const state of picked) {
+      bases.add((await h.catalog.plan(new Date(state.at), new Date())).snapshot.backupId);
       const restored = await h.restoredAt(new Date(state.at));
       if (restored.hash !== state.hash || restored.integrity !== 'ok') {
         mismatches.push(
@@ -227,6 +269,7 @@ describe('continuous replication (real writer process)', () => {
       }
     }
     expect(mismatches).toEqual([]);
+    expect(bases.size).toBeGreaterThan(1); // restores started from several snapshots of the chain
   }, 180_000);
 
   it('ends the chain when the WAL was truncated while the agent was stopped; the old chain stays restorable to its end', async () => {
@@ -297,7 +340,7 @@ function mountSmallVolume(dir: string, size: string): (() => void) | null {
 describe('continuous replication on a full backup volume', () => {
   const tmp = makeTempDir('replication-full');
   const volume = join(tmp.path, 'backup');
-  const unmount = mountSmallVolume(volume, '3m');
+  const unmount = mountSmallVolume(volume, '32m');
   afterAll(() => {
     unmount?.();
     tmp.remove();
@@ -320,7 +363,7 @@ describe('continuous replication on a full backup volume', () => {
       // Fill the volume but for ~300 KB, then write: segments soon stop fitting.
       const free = statfsSync(volume).bavail * statfsSync(volume).bsize;
       writeFileSync(join(volume, 'filler'), Buffer.alloc(Math.max(0, free - 300 * 1024)));
-      h.startWriter(99);
+      h.startWriter(99, 'small');
       const deadline = Date.now() + 60_000;
       while ((h.replicator.status().breaksTotal ?? 0) === 0) {
         if (Date.now() > deadline) throw new Error(`no break: ${JSON.stringify(h.replicator.status())}`);
@@ -350,7 +393,10 @@ describe('continuous replication on a full backup volume', () => {
       const resumeBy = Date.now() + 30_000;
       while (h.replicator.status().state !== 'following' || h.snapshots.length < 2) {
         if (Date.now() > resumeBy)
-          throw new Error(`did not resume: ${JSON.stringify(h.replicator.status())}`);
+          throw new Error(
+            `did not resume: ${JSON.stringify(h.replicator.status())}; db ${statSync(h.dbPath).size} bytes; ` +
+              `volume ${JSON.stringify(execFileSync('du', ['-ab', volume]).toString())}`,
+          );
         await sleep(100);
       }
       await sleep(1500);

@@ -5,10 +5,11 @@
 // API (1000 pages).
 // Commands on stdin, one per line: "truncate" (a TRUNCATE checkpoint), "progress" (prints the
 // transactions committed so far), "stop" (exit 0).
-// Usage: node workload-writer.js <db> <seed> [pauseMs]
+// Usage: node workload-writer.js <db> <seed> [pauseMs] [small]  (small: no large transaction, no VACUUM)
 const Database = require('better-sqlite3');
 
-const [path, seedText, pauseText] = process.argv.slice(2);
+const [path, seedText, pauseText, mode] = process.argv.slice(2);
+const small = mode === 'small';
 const db = new Database(path, { timeout: 10000 });
 db.pragma('journal_mode = WAL');
 let last = 0;
@@ -50,11 +51,11 @@ function step() {
   }
   const r = rand();
   const elapsed = Date.now() - started;
-  if (elapsed > (vacuumsDone + 1) * 25_000) {
+  if (!small && elapsed > (vacuumsDone + 1) * 25_000) {
     db.exec('VACUUM');
     vacuumsDone++;
   } else {
-    const big = elapsed > (bigDone + 1) * 12_000;
+    const big = !small && elapsed > (bigDone + 1) * 12_000;
     db.transaction(() => {
       if (r < 0.08) remove.run(1 + Math.floor(rand() * 20));
       const rows = big ? 20_000 : 1 + Math.floor(rand() * 4);
