@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { migrate } from '@pra-kit/shared';
 import { makeTempDir } from '@pra-kit/shared/testing';
 import { Logger, systemClock } from '../src/core/ports';
-import { ChainCatalog, ChainSnapshot, PointInTimeUnavailableError } from '../src/replication/chain.catalog';
+import { PointInTimeUnavailableError } from '../src/core/errors';
+import { SnapshotInChain } from '../src/core/replication.port';
+import { ChainCatalog } from '../src/replication/chain.catalog';
 import { LocalChainStore } from '../src/replication/local-chain.store';
 import { BaseSnapshotTaker, Replicator } from '../src/replication/replicator';
 import { openSegment } from '../src/replication/segment.codec';
@@ -15,6 +17,9 @@ import { openSegment } from '../src/replication/segment.codec';
  * Continuous replication against a real writer process: every instant recorded during a random
  * workload is restored exactly, and continuity breaks are detected, never papered over.
  */
+
+/** A snapshot the harness took, with its file. */
+type SnapshotFile = SnapshotInChain & { file: string };
 
 const quiet: Logger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 /** Every writer process started, killed after each test whatever its outcome. */
@@ -56,7 +61,7 @@ class Harness {
   readonly dbPath: string;
   readonly backupDir: string;
   readonly store: LocalChainStore;
-  readonly snapshots: ChainSnapshot[] = [];
+  readonly snapshots: SnapshotFile[] = [];
   replicator: Replicator | null = null;
   readonly catalog: ChainCatalog;
   writer: ChildProcess | null = null;
@@ -115,7 +120,7 @@ class Harness {
   };
 
   /** A scheduled snapshot while following: anchored at an exact transaction of the live chain. */
-  async chainSnapshot(): Promise<ChainSnapshot | null> {
+  async chainSnapshot(): Promise<SnapshotFile | null> {
     const file = join(this.backupDir, `snapshot-${this.snapshots.length + 1}.db`);
     const source = new Database(this.dbPath, { fileMustExist: true });
     try {
@@ -207,7 +212,9 @@ class Harness {
     const plan = await this.catalog.plan(at, new Date());
     const file = join(this.dir, 'restored.db');
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-    await this.catalog.materialize(plan, file);
+    const base = this.snapshots.find((x) => x.backupId === plan.snapshot.backupId);
+    if (!base) throw new Error(`no file for ${plan.snapshot.backupId}`);
+    await this.catalog.materialize(plan, base.file, file);
     const db = new Database(file);
     try {
       return { ...rowsHash(db), integrity: String(db.pragma('integrity_check', { simple: true })) };

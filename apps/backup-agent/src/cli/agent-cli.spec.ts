@@ -93,6 +93,7 @@ describe('one-shot commands', () => {
   });
 
   it('a restore to an instant is well-formed but needs continuous replication: exit 3, nothing done', async () => {
+    env['BACKUP_REPLICATION'] = 'off';
     seedEventsDb(env['DB_PATH'] as string, 3);
     expect(await run('backup')).toBe(EXIT.ok);
     const at = { kind: 'at', at: new Date() } as const;

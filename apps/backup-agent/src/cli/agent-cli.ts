@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { buildBackupAgent } from '../agent.factory';
+import { agentSettings, buildBackupAgent } from '../agent.factory';
 import { AgentConfig, parseAgentConfig } from '../config/agent-config';
 import { Logger } from '../core/ports';
 import { AgentCommand, CliIo, OptionValues } from './command';
@@ -70,7 +70,8 @@ export async function runCommand(
     io.err(`backup-agent ${name}: ${(err as Error).message} (see --help)`);
     return EXIT.usage;
   }
-  const agent = buildBackupAgent(config, { logger: stderrLogger(io) });
+  // A one-shot command never follows the WAL; it reads the chains (a restore Job restores from them).
+  const agent = buildBackupAgent(agentSettings(config, false), { logger: stderrLogger(io) });
   try {
     return await command.run(parsed, { agent, config, io });
   } catch (err) {

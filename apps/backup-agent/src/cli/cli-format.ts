@@ -1,4 +1,5 @@
 import { BackupView } from '../core/backup.catalog';
+import { ChainView } from '../core/replication.port';
 
 /** Plain-text rendering for the CLI (the HTTP API answers JSON). */
 
@@ -27,6 +28,22 @@ export function formatBackups(list: readonly BackupView[]): string {
       b.reason ?? '',
     ]),
   );
+}
+
+/** The restorable ranges, one line per chain: "any instant from ... to ...". */
+export function formatChains(chains: readonly ChainView[]): string {
+  if (chains.length === 0) return 'continuous restore: no replication chain yet (it starts with a snapshot)';
+  const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, '');
+  const lines = chains.map((c) => {
+    const range =
+      c.from === null
+        ? 'nothing restorable (its snapshots are gone)'
+        : `any instant from ${when(c.from)} to ${c.status === 'live' ? 'now' : when(c.to as string)}`;
+    const detail = `${c.transactions} transactions, ${c.snapshots.length} snapshot(s), ${formatBytes(c.bytes)}`;
+    const ended = c.status === 'ended' ? `; ended: ${c.end_reason}` : '';
+    return `  ${c.id}  ${c.status.padEnd(5)}  ${range} (${detail})${ended}`;
+  });
+  return ['continuous restore (UTC), restore --at <instant>:', ...lines].join('\n');
 }
 
 export function formatAge(seconds: number): string {

@@ -2,6 +2,7 @@ import { ConfigError, InvalidBackupIdError, InvalidInstantError } from '@pra-kit
 import {
   BackupCorruptError,
   BackupNotFoundError,
+  ChainCorruptError,
   EncryptionKeyError,
   OperationInProgressError,
   PointInTimeUnavailableError,
@@ -21,7 +22,7 @@ export const EXIT = {
 /** The one place where the domain's errors become exit codes (http/domain-errors.ts: statuses). */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof BackupNotFoundError || err instanceof PointInTimeUnavailableError) return EXIT.notFound;
-  if (err instanceof BackupCorruptError) return EXIT.corrupt;
+  if (err instanceof BackupCorruptError || err instanceof ChainCorruptError) return EXIT.corrupt;
   if (err instanceof OperationInProgressError) return EXIT.busy;
   if (err instanceof InvalidBackupIdError || err instanceof InvalidInstantError) return EXIT.usage;
   if (err instanceof ConfigError) return EXIT.usage;

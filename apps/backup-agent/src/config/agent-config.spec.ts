@@ -8,14 +8,46 @@ describe('parseAgentConfig', () => {
       backupDir: '/backup',
       port: 8081,
       host: '0.0.0.0',
-      schedule: '0 * * * * *',
+      schedule: '0 0 * * * *', // hourly snapshots: with replication they are only starting points
       verify: 'quick',
       token: undefined,
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
-      backupOnStart: true,
+      backupOnStart: false, // the first chain's base snapshot is the backup taken at start
       logLevel: 'log',
       offsite: null, // S3_BUCKET unset: offsite copies off
+      replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
+      rpoObjectiveSeconds: 1,
     });
+  });
+
+  it('without replication: a snapshot every minute, one at start, a 60 s RPO objective', () => {
+    expect(parseAgentConfig({ BACKUP_REPLICATION: 'off' })).toMatchObject({
+      schedule: '0 * * * * *',
+      backupOnStart: true,
+      replication: { enabled: false },
+      rpoObjectiveSeconds: 60,
+    });
+  });
+
+  it('reads durations with a unit, or plain seconds, and refuses others naming the variable', () => {
+    expect(
+      parseAgentConfig({
+        BACKUP_SYNC_INTERVAL: '250ms',
+        BACKUP_PITR_WINDOW: '7d',
+        BACKUP_RPO_OBJECTIVE: '90',
+      }),
+    ).toMatchObject({
+      replication: { syncIntervalMs: 250, windowMs: 7 * 86_400_000 },
+      rpoObjectiveSeconds: 90,
+    });
+    expect(parseAgentConfig({ BACKUP_SYNC_INTERVAL: '1.5s' }).replication.syncIntervalMs).toBe(1500);
+    expect(() => parseAgentConfig({ BACKUP_SYNC_INTERVAL: 'soon' })).toThrow(
+      /BACKUP_SYNC_INTERVAL must be a duration/,
+    );
+    expect(() => parseAgentConfig({ BACKUP_SYNC_INTERVAL: '10ms' })).toThrow(/between 100ms and 10m/);
+    expect(() => parseAgentConfig({ BACKUP_REPLICATION: 'maybe' })).toThrow(
+      /BACKUP_REPLICATION must be one of on, off/,
+    );
   });
 
   it('reads every variable', () => {
@@ -46,6 +78,8 @@ describe('parseAgentConfig', () => {
       backupOnStart: false,
       logLevel: 'debug',
       offsite: null,
+      replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
+      rpoObjectiveSeconds: 1,
     });
   });
 

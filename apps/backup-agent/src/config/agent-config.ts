@@ -5,6 +5,7 @@ import {
   readBool,
   readEnum,
   readInt,
+  readDuration,
   readOptionalString,
   readPort,
   readString,
@@ -31,6 +32,19 @@ export interface AgentConfig {
   readonly logLevel: LogLevelName;
   /** Offsite copies to S3/MinIO; null when S3_BUCKET is unset (off). */
   readonly offsite: OffsiteSettings | null;
+  /** Continuous replication of the WAL (serve only: a one-shot command never follows it). */
+  readonly replication: ReplicationConfig;
+  /** BACKUP_RPO_OBJECTIVE: what the newest restorable instant's age is compared with (seconds). */
+  readonly rpoObjectiveSeconds: number;
+}
+
+export interface ReplicationConfig {
+  /** BACKUP_REPLICATION=on|off (on by default: the sidecar and make dev). */
+  readonly enabled: boolean;
+  /** BACKUP_SYNC_INTERVAL: a committed transaction is on the backup volume within it. */
+  readonly syncIntervalMs: number;
+  /** BACKUP_PITR_WINDOW: how far back any instant can be restored (segments older are pruned). */
+  readonly windowMs: number;
 }
 
 /**
@@ -48,7 +62,10 @@ export const DEFAULT_OFFSITE_RETENTION: RetentionPolicy = { keepLast: 48, hourly
 
 /** Parses the agent's configuration; throws ConfigError naming the variable on invalid input. */
 export function parseAgentConfig(env: Env): AgentConfig {
-  const schedule = readString(env, 'BACKUP_SCHEDULE', '0 * * * * *');
+  const replication = parseReplication(env);
+  // With replication, snapshots are only the starting points of the replay: hourly is enough (the
+  // RPO is the sync interval). Without it, each snapshot is a restore point: every minute.
+  const schedule = readString(env, 'BACKUP_SCHEDULE', replication.enabled ? '0 0 * * * *' : '0 * * * * *');
   validateCron(schedule);
   const token = readOptionalString(env, 'BACKUP_TOKEN');
   if (token !== undefined && token.length < 16) {
@@ -63,9 +80,27 @@ export function parseAgentConfig(env: Env): AgentConfig {
     verify: readEnum<VerifyMode>(env, 'BACKUP_VERIFY', 'quick', ['quick', 'full']),
     token,
     retention: readRetention(env, 'BACKUP_KEEP_', DEFAULT_RETENTION),
-    backupOnStart: readBool(env, 'BACKUP_ON_START', true),
+    // With replication, the first chain's base snapshot is the backup taken at start.
+    backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
     logLevel: readLogLevel(env),
     offsite: parseOffsite(env),
+    replication,
+    rpoObjectiveSeconds:
+      readDuration(env, 'BACKUP_RPO_OBJECTIVE', replication.enabled ? 1000 : 60_000, {
+        minMs: 1000,
+        maxMs: 30 * 86_400_000,
+      }) / 1000,
+  };
+}
+
+function parseReplication(env: Env): ReplicationConfig {
+  return {
+    enabled: readEnum(env, 'BACKUP_REPLICATION', 'on', ['on', 'off'] as const) === 'on',
+    syncIntervalMs: readDuration(env, 'BACKUP_SYNC_INTERVAL', 1000, { minMs: 100, maxMs: 600_000 }),
+    windowMs: readDuration(env, 'BACKUP_PITR_WINDOW', 24 * 3_600_000, {
+      minMs: 60_000,
+      maxMs: 366 * 86_400_000,
+    }),
   };
 }
 

@@ -177,7 +177,7 @@ describe('BackupAgent (core, real SQLite files)', () => {
       expect(result).toMatchObject({
         dry_run: true,
         rows_before: 6,
-        rows_after: null,
+        rows_after: 3, // what the restore would leave: the backup's rows
         safety_snapshot: null,
       });
       expect(result.restored.id).toBe(m.id);

@@ -10,24 +10,26 @@ import {
   VerifyMode,
 } from '@pra-kit/shared';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BackupCreator } from './backup.creator';
+import { BackupCreator, SnapshotAnchor } from './backup.creator';
 import { BackupView, buildCatalog } from './backup.catalog';
-import { BackupRestorer, RestoreMode, RestoreResult } from './backup.restorer';
+import { BackupRestorer, RestoreMode, RestorePlan, RestoreResult } from './backup.restorer';
 import { LocalBackupStore, StoredBackup } from './backup.store';
-import { sha256File, writeFileDurable } from '../infra/durable-fs';
+import { fsyncFile, sha256File, writeFileDurable } from '../infra/durable-fs';
 import {
   BackupCorruptError,
   BackupNotFoundError,
+  ChainCorruptError,
   DataLossSuspectedError,
   OperationInProgressError,
   PointInTimeUnavailableError,
 } from './errors';
 import { OperationKind, OperationLock } from '../infra/operation.lock';
 import { Clock, Logger, Offsite } from './ports';
+import { ChainView, PointInTimePlan, Replication, SnapshotInChain } from './replication.port';
 import { decideRetention, RetentionPolicy } from './retention.policy';
-import { countRows, inspectDatabase, removeQuietly } from '../infra/sqlite-file';
+import { countRows, inspectDatabase, makeStandalone, removeQuietly } from '../infra/sqlite-file';
 
 export interface AgentCoreConfig {
   readonly dbPath: string;
@@ -74,6 +76,8 @@ export interface AgentParts {
   readonly local: LocalBackupStore;
   /** null when offsite copies are off. */
   readonly offsite?: Offsite | null;
+  /** Continuous replication (BACKUP_REPLICATION); null when off. */
+  readonly replication?: Replication | null;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -85,6 +89,7 @@ export interface AgentParts {
 export class BackupAgent {
   readonly local: LocalBackupStore;
   readonly offsite: Offsite | null;
+  readonly replication: Replication | null;
   readonly stats: AgentStats = {
     backupsTaken: 0,
     failuresTotal: 0,
@@ -111,6 +116,7 @@ export class BackupAgent {
   ) {
     this.local = parts.local;
     this.offsite = parts.offsite ?? null;
+    this.replication = parts.replication ?? null;
     this.clock = parts.clock;
     this.logger = parts.logger;
     this.lock = new OperationLock(join(config.backupDir, '.agent.lock'));
@@ -134,15 +140,23 @@ export class BackupAgent {
     }
   }
 
-  /** Takes a backup, then applies retention. Failures are counted, recorded, and rethrown. */
-  async backup(reason: BackupReason): Promise<BackupManifest> {
+  /**
+   * Takes a backup, then applies retention. Failures are counted, recorded, and rethrown. While
+   * replication follows the WAL, the snapshot is anchored in its chain (`anchor` overrides that: the
+   * base snapshot of a new chain).
+   */
+  async backup(reason: BackupReason, anchor?: SnapshotAnchor): Promise<BackupManifest> {
     const started = this.clock.now();
     this.stats.lastAttemptAt = started;
     let manifest: BackupManifest;
     try {
       manifest = await this.lock.run('backup', async () => {
         await this.refuseEmptyAfterLoss();
-        const m = await this.creator.create(reason);
+        const replication = this.replication;
+        const m = await this.creator.create(
+          reason,
+          anchor ?? (replication ? (openReadTx) => replication.anchorSnapshot(openReadTx) : undefined),
+        );
         await this.pruneLocked();
         return m;
       });
@@ -189,11 +203,18 @@ export class BackupAgent {
     }
   }
 
+  /**
+   * Restores a backup (by id, or `latest`) or an instant (`at`). With continuous replication,
+   * `latest` is the newest restorable instant (the end of the newest chain) when it is newer than
+   * the newest snapshot. The live chain ends at a restore; a new one starts after it.
+   */
   async restore(request: RestoreRequest): Promise<RestoreResult> {
     const ref = request.ref;
-    refuseInstant(ref);
     return this.lock.run('restore', async () => {
-      const source = await this.locate(ref, request.from);
+      const pointInTime = await this.pointInTimeFor(ref, request.from);
+      if (pointInTime) return this.restorePointInTime(pointInTime, ref, request);
+      const stored = ref as StoredRef;
+      const source = await this.locate(stored, request.from);
       let file = this.local.pathOf(source.id);
       let download: string | null = null;
       try {
@@ -204,23 +225,142 @@ export class BackupAgent {
           await (this.offsite as Offsite).store.fetch(source.id, download);
           file = download;
         }
-        const result = await this.restorer.restore({
+        return await this.replaceLive(`restored ${source.id}`, {
           manifest: source.manifest,
           file,
           from: source.from,
           mode: request.mode,
           dryRun: request.dryRun ?? false,
         });
-        if (!result.dry_run) {
-          this.stats.restoresTotal++;
-          this.stats.lastRestoreAt = this.clock.now();
-        }
-        if (result.safety_snapshot) await this.offsiteCopyOf(result.safety_snapshot);
-        return result;
       } finally {
         if (download) await removeQuietly(download);
       }
     });
+  }
+
+  /** Every replication chain and what it can restore, newest first (empty without replication). */
+  async chains(): Promise<ChainView[]> {
+    return (await this.replication?.chains()) ?? [];
+  }
+
+  /**
+   * Hands a verified restore plan to the restorer. A real restore ends the live replication chain
+   * first (the database's content is about to change under it) and starts a new one after.
+   */
+  private async replaceLive(reason: string, plan: RestorePlan): Promise<RestoreResult> {
+    if (!plan.dryRun) await this.replication?.pause(reason);
+    try {
+      const result = await this.restorer.restore(plan);
+      if (!result.dry_run) {
+        this.stats.restoresTotal++;
+        this.stats.lastRestoreAt = this.clock.now();
+      }
+      if (result.safety_snapshot) await this.offsiteCopyOf(result.safety_snapshot);
+      return result;
+    } finally {
+      if (!plan.dryRun) this.replication?.resume();
+    }
+  }
+
+  /**
+   * The point-in-time plan for a ref, or null when a stored backup is what to restore: an id, an
+   * offsite copy (`from: s3`), or `latest` when no chain reaches past the newest snapshot.
+   */
+  private async pointInTimeFor(
+    ref: BackupRef,
+    from: 'local' | 's3' | undefined,
+  ): Promise<PointInTimePlan | null> {
+    const replication = this.replication;
+    if (ref.kind === 'id') return null;
+    if (ref.kind === 'at') {
+      if (!replication) refuseInstant(ref);
+      if (from === 's3') {
+        throw new PointInTimeUnavailableError(
+          'a point-in-time restore reads the chains on the backup volume; the offsite copies hold snapshots only',
+        );
+      }
+      if (ref.at.getTime() > this.clock.now().getTime()) {
+        throw new PointInTimeUnavailableError(`${ref.at.toISOString()} is in the future`);
+      }
+      await (replication as Replication).sync();
+      return (replication as Replication).plan(ref.at);
+    }
+    if (!replication || from === 's3') return null;
+    await replication.sync();
+    let plan: PointInTimePlan;
+    try {
+      plan = await replication.plan('latest');
+    } catch (err) {
+      if (err instanceof PointInTimeUnavailableError) return null;
+      throw err;
+    }
+    if (plan.toTx === plan.snapshot.tx) return null; // nothing after the snapshot: restore the snapshot
+    const newest = (await this.local.list()).find((b) => isLatestCandidate(b.manifest));
+    const newestMs = newest?.manifest ? Date.parse(newest.manifest.created_at) : 0;
+    return plan.targetTimeUs / 1000 >= newestMs ? plan : null;
+  }
+
+  /**
+   * A point-in-time restore: the plan's snapshot is verified, copied to a temp file on the backup
+   * volume, the chain's transactions are replayed onto it up to the instant, and the result is
+   * checked (integrity) before the normal restore takes it. Nothing touches the live database
+   * before all of that passed.
+   */
+  private async restorePointInTime(
+    plan: PointInTimePlan,
+    ref: BackupRef,
+    request: RestoreRequest,
+  ): Promise<RestoreResult> {
+    const snapshot = await this.local.stat(plan.snapshot.backupId);
+    if (!snapshot?.manifest)
+      throw new BackupNotFoundError(plan.snapshot.backupId, `in ${this.config.backupDir}`);
+    const snapshotFile = this.local.pathOf(snapshot.id);
+    await this.restorer.verify({ manifest: snapshot.manifest, file: snapshotFile });
+    const at = ref.kind === 'at' ? ref.at.toISOString() : 'latest';
+    const target = new Date(Math.floor(plan.targetTimeUs / 1000));
+    const scratch = join(this.config.backupDir, `.${snapshot.id}.pitr-${plan.toTx}.restore.tmp`);
+    try {
+      await (this.replication as Replication).materialize(plan, snapshotFile, scratch);
+      makeStandalone(scratch);
+      const inspection = inspectDatabase(scratch, this.config.verify);
+      if (!inspection.ok || !inspection.facts) {
+        throw new ChainCorruptError(
+          `the database rebuilt for ${target.toISOString()} from ${snapshot.id} and ${plan.chain} fails its ` +
+            `${this.config.verify === 'full' ? 'integrity_check' : 'quick_check'}: ${inspection.detail}; nothing was changed`,
+        );
+      }
+      await fsyncFile(scratch);
+      const [sha256, size] = await Promise.all([sha256File(scratch), statSize(scratch)]);
+      const manifest = manifestFor({
+        id: snapshot.id,
+        createdAt: target,
+        size,
+        sha256,
+        facts: inspection.facts,
+        reason: snapshot.manifest.reason,
+        durationMs: 0,
+        checkedWith: this.config.verify,
+        checkedAt: this.clock.now(),
+        chain: { id: plan.chain, tx: plan.toTx, time_us: plan.targetTimeUs },
+      });
+      return await this.replaceLive(`restored the state of ${target.toISOString()}`, {
+        manifest,
+        file: scratch,
+        from: 'local',
+        mode: request.mode,
+        dryRun: request.dryRun ?? false,
+        verified: true,
+        pointInTime: {
+          at,
+          chain: plan.chain,
+          snapshot: snapshot.id,
+          transactions: plan.toTx - plan.snapshot.tx,
+          target_time: target.toISOString(),
+        },
+      });
+    } finally {
+      await removeQuietly(scratch);
+    }
   }
 
   /** Restore points, newest first (local and offsite merged). */
@@ -235,7 +375,27 @@ export class BackupAgent {
         this.logger.warn(`offsite listing failed, showing the last one seen: ${listing.error}`);
       offsite = listing.backups;
     }
-    return buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
+    const views = buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
+    if (!this.replication) return views;
+    const chains = new Map((await this.replication.chains()).map((c) => [c.id, c]));
+    const positions = new Map(local.map((b) => [b.id, b.manifest?.chain ?? null]));
+    return views.map((v) => {
+      const position = positions.get(v.id);
+      const chain = position ? chains.get(position.id) : undefined;
+      if (!position || !chain) return { ...v, chain: null };
+      const at = new Date(Math.floor(position.time_us / 1000)).toISOString();
+      const inRange = chain.from !== null && Date.parse(chain.from) <= Date.parse(at);
+      return {
+        ...v,
+        chain: {
+          id: chain.id,
+          tx: position.tx,
+          status: chain.status,
+          from: inRange ? at : null,
+          to: inRange ? chain.to : null,
+        },
+      };
+    });
   }
 
   /** One restore point. `latest` is the backup that `restore` of `latest` would take, by construction. */
@@ -269,12 +429,28 @@ export class BackupAgent {
 
   private async pruneLocked(): Promise<string[]> {
     const list = await this.local.list();
+    const now = this.clock.now();
+    const inChains = snapshotsInChains(list);
+    // The live chain's newest snapshot stays: without it, the chain being written restores nothing.
+    const liveChain = this.replication?.status()?.chain ?? null;
+    const pinned = inChains
+      .filter((s) => s.chain === liveChain)
+      .slice(-1)
+      .map((s) => s.backupId);
     const decision = decideRetention(
       list.map((b) => ({ id: b.id, createdAt: b.createdAt, verified: b.manifest?.verification.ok === true })),
       this.config.retention,
-      this.clock.now(),
+      now,
+      pinned,
     );
     for (const id of decision.expired) await this.local.remove(id);
+    if (this.replication) {
+      const expired = new Set(decision.expired);
+      await this.replication.prune(
+        inChains.filter((s) => !expired.has(s.backupId)),
+        now,
+      );
+    }
     await this.creator.cleanLeftovers();
     if (decision.expired.length > 0) {
       this.stats.prunedTotal += decision.expired.length;
@@ -355,6 +531,20 @@ export class BackupAgent {
   }
 }
 
+/** The verified local snapshots that have a place in a replication chain, oldest first. */
+export function snapshotsInChains(list: readonly StoredBackup[]): SnapshotInChain[] {
+  const found: SnapshotInChain[] = [];
+  for (const b of list) {
+    const chain = b.manifest?.verification.ok ? b.manifest.chain : undefined;
+    if (chain) found.push({ backupId: b.id, chain: chain.id, tx: chain.tx, timeUs: chain.time_us });
+  }
+  return found.sort((a, b) => a.timeUs - b.timeUs);
+}
+
+async function statSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
 /** A ref that names a stored backup (`latest` or an id), as opposed to an instant. */
 type StoredRef = Exclude<BackupRef, { kind: 'at' }>;
 
@@ -366,9 +556,9 @@ type StoredRef = Exclude<BackupRef, { kind: 'at' }>;
 function refuseInstant(ref: BackupRef): asserts ref is StoredRef {
   if (ref.kind === 'at') {
     throw new PointInTimeUnavailableError(
-      `point-in-time restore needs continuous replication, which is not set up for this agent: ` +
-        `it cannot restore the state at ${ref.at.toISOString()}. Restore a backup instead, by id or ` +
-        `"latest" (GET /backups or "list" shows them with their times)`,
+      `point-in-time restore needs continuous replication (BACKUP_REPLICATION=on, the sidecar's default), ` +
+        `which is off for this agent: it cannot restore the state at ${ref.at.toISOString()}. Restore a ` +
+        `backup instead, by id or "latest" (GET /backups or "list" shows them with their times)`,
     );
   }
 }

@@ -32,6 +32,17 @@ export interface BackupView {
   readonly offsite: OffsiteState | null;
   /** Present when something deserves attention (e.g. listed from a file without manifest). */
   readonly note?: string;
+  /**
+   * Its place in a replication chain: from this point, any instant up to `to` can be restored
+   * (`from` is null when the chain's range no longer starts at or before it). null: standalone.
+   */
+  readonly chain?: {
+    readonly id: string;
+    readonly tx: number;
+    readonly status: 'live' | 'ended';
+    readonly from: string | null;
+    readonly to: string | null;
+  } | null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   BackupManifest,
   BackupReason,
+  ChainPosition,
   backupFileName,
   formatBackupId,
   manifestFileName,
@@ -22,6 +23,9 @@ import {
   removeQuietly,
   snapshotDatabase,
 } from '../infra/sqlite-file';
+
+/** Opens a snapshot's read transaction (always, with `openReadTx`); returns its place in a chain. */
+export type SnapshotAnchor = (openReadTx: () => void) => ChainPosition | null;
 
 export interface BackupCreatorOptions {
   readonly dbPath: string;
@@ -46,8 +50,12 @@ export class BackupCreator {
     private readonly logger: Logger,
   ) {}
 
-  /** Creates a backup. The caller holds the operation lock. */
-  async create(reason: BackupReason): Promise<BackupManifest> {
+  /**
+   * Creates a backup. The caller holds the operation lock. `anchor` opens the snapshot's read
+   * transaction (with the function it is given) and says where it stands in a replication chain,
+   * if anywhere; without it, the snapshot opens its read transaction itself.
+   */
+  async create(reason: BackupReason, anchor?: SnapshotAnchor): Promise<BackupManifest> {
     const { dbPath, backupDir, verify } = this.options;
     if (!existsSync(dbPath)) {
       throw new SourceUnavailableError(`source database ${dbPath} does not exist (nothing to back up)`);
@@ -59,8 +67,11 @@ export class BackupCreator {
     const manifestPath = join(backupDir, manifestFileName(id));
     const t0 = performance.now();
     try {
+      let chain: ChainPosition | null = null;
       try {
-        await snapshotDatabase(dbPath, tmp);
+        await snapshotDatabase(dbPath, tmp, {
+          openAt: anchor ? (openReadTx) => (chain = anchor(openReadTx)) : undefined,
+        });
       } catch (err) {
         if (isCorruptionError(err)) {
           throw new SourceCorruptError(`the live database ${dbPath} is corrupt: ${describeSqliteError(err)}`);
@@ -87,11 +98,13 @@ export class BackupCreator {
         durationMs: Math.round(performance.now() - t0),
         checkedWith: verify,
         checkedAt: this.clock.now(),
+        chain,
       });
       await writeFileDurable(manifestPath, serializeManifest(manifest));
       await renameDurable(tmp, join(backupDir, backupFileName(id)));
       this.logger.log(
-        `backup ${id} (${reason}): ${manifest.rows} rows, ${size} bytes, ${verify}_check ok, ${manifest.duration_ms} ms`,
+        `backup ${id} (${reason}): ${manifest.rows} rows, ${size} bytes, ${verify}_check ok, ${manifest.duration_ms} ms` +
+          (manifest.chain ? `, in ${manifest.chain.id} after transaction ${manifest.chain.tx}` : ''),
       );
       return manifest;
     } catch (err) {

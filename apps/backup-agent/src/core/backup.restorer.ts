@@ -30,6 +30,10 @@ export interface RestorePlan {
   readonly from: 'local' | 's3';
   readonly mode: RestoreMode;
   readonly dryRun: boolean;
+  /** The file was checked just before (a point-in-time restore's rebuilt database): not again. */
+  readonly verified?: boolean;
+  /** For a point-in-time restore: what was asked and what was replayed (in the answer). */
+  readonly pointInTime?: RestoreResult['point_in_time'];
 }
 
 export interface RestoreResult {
@@ -50,6 +54,17 @@ export interface RestoreResult {
   /** The backup of the state just before the restore: restore it to undo. */
   readonly safety_snapshot: string | null;
   readonly notes: readonly string[];
+  /**
+   * A point-in-time restore: the instant asked (`latest` or ISO), the chain and snapshot it came
+   * from, the transactions replayed onto the snapshot, and the commit time of the last one.
+   */
+  readonly point_in_time?: {
+    readonly at: string;
+    readonly chain: string;
+    readonly snapshot: string;
+    readonly transactions: number;
+    readonly target_time: string;
+  };
 }
 
 /**
@@ -78,7 +93,7 @@ export class BackupRestorer {
 
   async restore(plan: RestorePlan): Promise<RestoreResult> {
     const t0 = performance.now();
-    await this.verify(plan);
+    if (!plan.verified) await this.verify(plan);
     const notes: string[] = [];
     const live = this.options.dbPath;
     const liveExists = existsSync(live);
@@ -105,7 +120,8 @@ export class BackupRestorer {
           ? 'a safety snapshot of the current database would be taken first'
           : 'no current database to snapshot',
       );
-      return this.result(plan, mode, rowsBefore, null, null, notes, t0);
+      // What the database would hold: the restore point's rows.
+      return this.result(plan, mode, rowsBefore, plan.manifest.rows, null, notes, t0);
     }
 
     let safety: string | null = null;
@@ -222,6 +238,7 @@ export class BackupRestorer {
       duration_ms: Math.round(performance.now() - t0),
       safety_snapshot: safety,
       notes,
+      ...(plan.pointInTime ? { point_in_time: plan.pointInTime } : {}),
     };
   }
 }

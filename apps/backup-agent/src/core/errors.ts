@@ -128,3 +128,12 @@ export class EncryptionKeyError extends BackupDomainError {
     super(message);
   }
 }
+
+/**
+ * A replication chain does not hold together (a segment missing, altered, or not following the
+ * previous one): the point-in-time restore that needed it is refused, naming the segment, and
+ * nothing is changed.
+ */
+export class ChainCorruptError extends BackupDomainError {
+  readonly code = 'CHAIN_CORRUPT';
+}

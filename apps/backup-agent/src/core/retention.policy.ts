@@ -34,6 +34,8 @@ export function decideRetention(
   list: readonly RetentionCandidate[],
   policy: RetentionPolicy,
   now: Date,
+  /** Kept whatever the policy (the newest snapshot of the live replication chain). */
+  pinned: readonly string[] = [],
 ): RetentionDecision {
   const newestFirst = [...list].sort(
     (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1),
@@ -46,6 +48,7 @@ export function decideRetention(
   keepNewestPerBucket(newestFirst, policy.daily, dayKey, 'daily', mark);
   keepNewestPerBucket(newestFirst, policy.weekly, isoWeekKey, 'weekly', mark);
 
+  for (const id of pinned) if (newestFirst.some((b) => b.id === id)) mark(id, 'pinned');
   const newestVerified = newestFirst.find((b) => b.verified);
   if (newestVerified) mark(newestVerified.id, 'newest-verified');
   newestFirst.filter((b) => b.createdAt.getTime() > now.getTime()).forEach((b) => mark(b.id, 'future'));

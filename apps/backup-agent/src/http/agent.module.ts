@@ -3,15 +3,17 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { METRICS_REGISTRY, MetricsController } from '@pra-kit/shared/nest';
 import { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
-import { buildBackupAgent } from '../agent.factory';
+import { agentSettings, buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
 import { BackupScheduler, SCHEDULE_SETTINGS, SKIPPED_TICKS } from '../scheduler/backup.scheduler';
 import { AgentMetrics } from './agent-metrics';
 import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
+import { ChainsController } from './chains.controller';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { HealthController } from './health.controller';
 import { OffsiteLifecycle } from './offsite.lifecycle';
+import { ReplicationLifecycle } from './replication.lifecycle';
 import { RestoreController } from './restore.controller';
 
 export interface AgentModuleOptions {
@@ -30,7 +32,13 @@ export class AgentModule {
     return {
       module: AgentModule,
       imports: options.schedule === false ? [] : [ScheduleModule.forRoot()],
-      controllers: [HealthController, BackupsController, RestoreController, MetricsController],
+      controllers: [
+        HealthController,
+        BackupsController,
+        ChainsController,
+        RestoreController,
+        MetricsController,
+      ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         { provide: METRICS_REGISTRY, useValue: registry },
@@ -38,12 +46,14 @@ export class AgentModule {
           provide: BackupAgent,
           useFactory: () =>
             options.agent ??
-            buildBackupAgent(config, {
+            buildBackupAgent(agentSettings(config, true), {
               logger: new Logger('BackupAgent'),
               offsiteLogger: new Logger('Offsite'),
+              replicationLogger: new Logger('Replication'),
             }),
         },
         OffsiteLifecycle,
+        ReplicationLifecycle,
         {
           provide: AgentMetrics,
           inject: [BackupAgent],

@@ -4,6 +4,7 @@ import {
   BackupConflictError,
   BackupCorruptError,
   BackupNotFoundError,
+  ChainCorruptError,
   DataLossSuspectedError,
   EncryptionKeyError,
   OffsiteError,
@@ -22,6 +23,8 @@ export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof OperationInProgressError) return { status: 409, code: err.code };
   if (err instanceof RestoreNotPossibleError) return { status: 409, code: err.code };
   if (err instanceof BackupCorruptError) return { status: 422, code: err.code };
+  // A segment of a replication chain missing or altered: named, and nothing was changed.
+  if (err instanceof ChainCorruptError) return { status: 422, code: err.code };
   // A well-formed request the agent cannot do as it is set up: 422, and the message says why.
   if (err instanceof PointInTimeUnavailableError) return { status: 422, code: err.code };
   if (err instanceof SourceUnavailableError) return { status: 503, code: err.code };

@@ -39,17 +39,26 @@ const SNAPSHOT_STEP_BYTES = 256 * 1024;
  * meanwhile: it restarts a backup only when its view of the source changes, which the open read
  * transaction prevents. (Without it, a writer committing between steps restarts the copy forever.)
  * So the copy can go in small steps, each flushed to disk (fdatasync) before the next one.
+ *
+ * `openAt`, when given, opens that read transaction itself (with the function it receives): continuous
+ * replication opens it under the write lock, at an exact point of its chain.
  */
 export async function snapshotDatabase(
   sourcePath: string,
   destPath: string,
-  busyTimeoutMs = 5000,
+  options: { readonly busyTimeoutMs?: number; readonly openAt?: (openReadTx: () => void) => void } = {},
 ): Promise<number> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const source = new Database(sourcePath, { fileMustExist: true, timeout: busyTimeoutMs });
   let written: number | null = null;
   try {
-    source.exec('BEGIN');
-    source.prepare('SELECT count(*) FROM sqlite_master').get(); // the read transaction starts here
+    const openReadTx = () => {
+      source.exec('BEGIN');
+      source.prepare('SELECT count(*) FROM sqlite_master').get(); // the read transaction starts here
+    };
+    if (options.openAt) options.openAt(openReadTx);
+    else openReadTx();
+    if (!source.inTransaction) throw new Error('the snapshot read transaction was not opened');
     const pageSize = Number(source.pragma('page_size', { simple: true }));
     const stepPages = Math.max(1, Math.floor(SNAPSHOT_STEP_BYTES / pageSize));
     return await runBackup(source, destPath, busyTimeoutMs, () => {

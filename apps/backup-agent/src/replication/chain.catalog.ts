@@ -1,49 +1,9 @@
 import { copyFile } from 'node:fs/promises';
+import { PointInTimeUnavailableError } from '../core/errors';
+import { ChainView, PointInTimePlan, SnapshotInChain } from '../core/replication.port';
 import { ChainManifest, ChainStore, StoredSegment } from './chain.store';
 import { replaySegments, ReplayResult, SegmentSource } from './chain.replay';
 import { SegmentFooter, segmentRecords } from './segment.codec';
-
-/** A snapshot as a chain sees it: a verified backup anchored at transaction `tx` of chain `id`. */
-export interface ChainSnapshot {
-  readonly backupId: string;
-  readonly chain: string;
-  readonly tx: number;
-  /** When its read transaction was opened (µs): from then on, until the next commit, it is the state. */
-  readonly timeUs: number;
-  readonly file: string;
-}
-
-/** What a chain can restore (GET /chains, and each restore point's `chain` field). */
-export interface ChainView {
-  readonly id: string;
-  /** `live`: being written now; `ended`: continuity was lost (end_reason says why) or the agent stopped. */
-  readonly status: 'live' | 'ended';
-  readonly started_at: string;
-  /** The restorable range: any instant from `from` to `to` (null when no snapshot anchors the chain). */
-  readonly from: string | null;
-  readonly to: string | null;
-  readonly end_reason: string | null;
-  readonly snapshots: readonly string[];
-  readonly segments: number;
-  readonly transactions: number;
-  readonly bytes: number;
-}
-
-/** A point-in-time restore, planned: replay `segments` onto `snapshot` up to transaction `toTx`. */
-export interface PointInTimePlan {
-  readonly chain: string;
-  readonly snapshot: ChainSnapshot;
-  readonly toTx: number;
-  /** Commit time of transaction `toTx` (µs); the snapshot's time when no transaction is replayed. */
-  readonly targetTimeUs: number;
-  readonly segments: readonly SegmentSource[];
-  readonly pageSize: number;
-}
-
-/** The instant asked for is not restorable; the message says what is (the ranges, or the gap). */
-export class PointInTimeUnavailableError extends Error {
-  readonly code = 'POINT_IN_TIME_UNAVAILABLE';
-}
 
 interface ChainState {
   readonly manifest: ChainManifest;
@@ -52,9 +12,9 @@ interface ChainState {
   /** Why the usable part ends before the last stored segment, if it does. */
   readonly gap: string | null;
   readonly bytes: number;
-  readonly snapshots: readonly ChainSnapshot[];
+  readonly snapshots: readonly SnapshotInChain[];
   /** The oldest snapshot whose transactions are all covered, and the last transaction covered. */
-  readonly base: ChainSnapshot | null;
+  readonly base: SnapshotInChain | null;
   readonly lastTx: number;
   readonly lastTimeUs: number;
 }
@@ -69,8 +29,8 @@ export class ChainCatalog {
 
   constructor(
     readonly store: ChainStore,
-    /** The verified snapshots that carry a chain anchor, local copies only. */
-    private readonly snapshots: () => Promise<ChainSnapshot[]>,
+    /** The verified local snapshots that carry a chain position. */
+    private readonly snapshots: () => Promise<SnapshotInChain[]>,
     /** The chain being written now, and how far it is durable (µs); null when none. */
     private readonly live: () => { id: string; durableUntilUs: number | null } | null = () => null,
   ) {}
@@ -96,13 +56,14 @@ export class ChainCatalog {
         ? states[0]
         : states.find(
             (s) =>
-              Math.floor((s.base as ChainSnapshot).timeUs / 1000) <= at.getTime() &&
+              Math.floor((s.base as SnapshotInChain).timeUs / 1000) <= at.getTime() &&
               at.getTime() <= this.endMs(s, now),
           );
     if (!state) {
       const ranges = states
         .map(
-          (s) => `${iso((s.base as ChainSnapshot).timeUs)} to ${this.isLive(s) ? 'now' : iso(s.lastTimeUs)}`,
+          (s) =>
+            `${iso((s.base as SnapshotInChain).timeUs)} to ${this.isLive(s) ? 'now' : iso(s.lastTimeUs)}`,
         )
         .join(', ');
       throw new PointInTimeUnavailableError(
@@ -114,25 +75,34 @@ export class ChainCatalog {
     const { tx, timeUs } = await this.lastTxAtOrBefore(state, targetMs);
     const snapshot = [...state.snapshots]
       .reverse()
-      .find((s) => s.tx <= tx && s.tx >= (state.base as ChainSnapshot).tx);
-    const base = snapshot ?? (state.base as ChainSnapshot);
-    const segments = state.segments
-      .filter((f) => f.last_tx > base.tx && f.first_tx <= tx)
-      .map((footer) => ({ footer, read: () => this.store.readSegment(footer.chain, footer.seq) }));
+      .find((s) => s.tx <= tx && s.tx >= (state.base as SnapshotInChain).tx);
+    const base = snapshot ?? (state.base as SnapshotInChain);
     return {
       chain: state.manifest.id,
       snapshot: base,
       toTx: tx,
       targetTimeUs: tx === base.tx ? base.timeUs : timeUs,
-      segments,
-      pageSize: state.manifest.page_size,
     };
   }
 
-  /** Rebuilds the planned state into `destFile` (a copy of the snapshot, then the replay). */
-  async materialize(plan: PointInTimePlan, destFile: string): Promise<ReplayResult> {
-    await copyFile(plan.snapshot.file, destFile);
-    return replaySegments(destFile, plan.pageSize, plan.snapshot.tx, plan.toTx, plan.segments);
+  /**
+   * Rebuilds the planned state into `destFile`: a copy of the snapshot's file, then the replay of the
+   * segments after it (each checked: ChainCorruptError names a missing or altered one).
+   */
+  async materialize(plan: PointInTimePlan, snapshotFile: string, destFile: string): Promise<ReplayResult> {
+    const chain = (await this.store.listChains()).find((c) => c.id === plan.chain);
+    if (!chain) throw new PointInTimeUnavailableError(`chain ${plan.chain} is gone (retention?)`);
+    const footers: SegmentFooter[] = [];
+    for (const s of await this.store.listSegments(plan.chain)) {
+      const footer = await this.footer(plan.chain, s.seq);
+      if (footer.last_tx > plan.snapshot.tx && footer.first_tx <= plan.toTx) footers.push(footer);
+    }
+    const segments: SegmentSource[] = footers.map((footer) => ({
+      footer,
+      read: () => this.store.readSegment(footer.chain, footer.seq),
+    }));
+    await copyFile(snapshotFile, destFile);
+    return replaySegments(destFile, chain.page_size, plan.snapshot.tx, plan.toTx, segments);
   }
 
   private isLive(s: ChainState): boolean {
@@ -146,7 +116,7 @@ export class ChainCatalog {
 
   /** The last transaction committed at or before targetMs (ms precision), within the chain's segments. */
   private async lastTxAtOrBefore(s: ChainState, targetMs: number): Promise<{ tx: number; timeUs: number }> {
-    const base = s.base as ChainSnapshot;
+    const base = s.base as SnapshotInChain;
     let best = { tx: base.tx, timeUs: base.timeUs };
     for (const f of s.segments) {
       if (f.last_tx <= base.tx) continue;

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { ChainCorruptError } from '../core/errors';
 import { applyPatch, openSegment, segmentRecords, SegmentFooter } from './segment.codec';
 
 /** A segment to replay: its footer (from the listing) and a way to read its bytes. */
@@ -15,9 +16,6 @@ export interface ReplayResult {
   readonly lastTimeUs: number | null;
 }
 
-/** Thrown when the segments do not form the continuous chain they claim to (names what is wrong). */
-export class ChainIntegrityError extends Error {}
-
 /** Pages kept in memory while replaying before they are written out (a 64 MiB cache). */
 const CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -28,7 +26,7 @@ const CACHE_BYTES = 64 * 1024 * 1024;
  * That is what SQLite's checkpoint does with the same WAL frames, so the result is the same file.
  *
  * Each segment is checked before it is used (sha256, its place in the chain: previous segment's
- * sha256 and transaction numbers without gaps); anything wrong throws ChainIntegrityError naming the
+ * sha256 and transaction numbers without gaps); anything wrong throws ChainCorruptError naming the
  * segment. Nothing here touches the live database.
  */
 export async function replaySegments(
@@ -55,25 +53,23 @@ export async function replaySegments(
         bytes = await source.read();
         ({ footer, sha256 } = openSegment(bytes));
       } catch (err) {
-        throw new ChainIntegrityError(`${name} is unreadable: ${(err as Error).message}`);
+        throw new ChainCorruptError(`${name} is unreadable: ${(err as Error).message}`);
       }
       if (footer.seq !== source.footer.seq || footer.chain !== source.footer.chain) {
-        throw new ChainIntegrityError(`${name} holds segment ${footer.seq} of ${footer.chain}`);
+        throw new ChainCorruptError(`${name} holds segment ${footer.seq} of ${footer.chain}`);
       }
       if (previousSha !== null && footer.prev_sha256 !== previousSha) {
-        throw new ChainIntegrityError(`${name} does not follow the previous segment (sha256 chain broken)`);
+        throw new ChainCorruptError(`${name} does not follow the previous segment (sha256 chain broken)`);
       }
       if (footer.first_tx > tx + 1) {
-        throw new ChainIntegrityError(
-          `${name} starts at transaction ${footer.first_tx}, ${tx + 1} is missing`,
-        );
+        throw new ChainCorruptError(`${name} starts at transaction ${footer.first_tx}, ${tx + 1} is missing`);
       }
       previousSha = sha256;
       let current = footer.first_tx; // the transaction the next frames belong to
       for (const record of segmentRecords(bytes, pageSize)) {
         if (record.kind === 'commit') {
           if (record.tx !== current)
-            throw new ChainIntegrityError(`${name}: transaction ${record.tx} out of order`);
+            throw new ChainCorruptError(`${name}: transaction ${record.tx} out of order`);
           if (current > tx) {
             tx = current;
             dbPages = record.dbPages;
@@ -90,7 +86,7 @@ export async function replaySegments(
         if (++records % 4096 === 0) await new Promise((r) => setImmediate(r)); // stay responsive
       }
     }
-    if (tx < toTx) throw new ChainIntegrityError(`the segments end at transaction ${tx}, before ${toTx}`);
+    if (tx < toTx) throw new ChainCorruptError(`the segments end at transaction ${tx}, before ${toTx}`);
     image.flush(dbPages);
     return { transactions: tx - fromTx, dbPages: dbPages ?? image.pagesOnDisk(), lastTimeUs };
   } finally {

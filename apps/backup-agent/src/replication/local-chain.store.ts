@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileDurable } from '../core/durable-fs';
+import { fsyncDir, writeFileDurable } from '../infra/durable-fs';
 import { ChainId, ChainManifest, ChainStore, parseChainManifest, StoredSegment } from './chain.store';
 import { SegmentFooter } from './segment.codec';
 

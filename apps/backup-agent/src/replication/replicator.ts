@@ -1,22 +1,18 @@
 import { existsSync } from 'node:fs';
+import { ChainPosition } from '@pra-kit/shared';
+import { OperationInProgressError } from '../core/errors';
 import { Clock, Logger } from '../core/ports';
+import { ReplicationStatus } from '../core/replication.port';
 import { ChainId, ChainManifest, ChainStore } from './chain.store';
 import { PageVersions, SegmentEncoder, SegmentFooter, WalPosition } from './segment.codec';
 import { ChainBreak, TransactionSink, WalFollower } from './wal-follower';
-
-/** Where a snapshot stands in a chain: the state after transaction `tx` (0: the chain's start). */
-export interface ChainAnchor {
-  readonly id: string;
-  readonly tx: number;
-  readonly time_us: number;
-}
 
 /**
  * Takes a snapshot whose read transaction is opened by `anchor` (called with the function that
  * opens it, under the database's write lock). The backup agent implements it: a verified backup
  * like any other, which becomes the base of the chain.
  */
-export type BaseSnapshotTaker = (anchor: (openReadTx: () => void) => ChainAnchor) => Promise<unknown>;
+export type BaseSnapshotTaker = (anchor: (openReadTx: () => void) => ChainPosition) => Promise<unknown>;
 
 export interface ReplicatorOptions {
   readonly dbPath: string;
@@ -28,29 +24,6 @@ export interface ReplicatorOptions {
   readonly retryMs?: number;
   /** How long segment writes may keep failing before the chain is given up (default 30 s). */
   readonly maxFailingMs?: number;
-}
-
-export type ReplicationState = 'off' | 'waiting' | 'starting' | 'following' | 'paused';
-
-export interface ReplicationStatus {
-  readonly state: ReplicationState;
-  readonly chain: string | null;
-  /** Commit time of the newest transaction on the backup volume (µs), null before the first. */
-  readonly durableUntilUs: number | null;
-  /** Transactions read from the WAL but not yet in a segment, and the oldest one's commit time. */
-  readonly pendingTransactions: number;
-  readonly oldestPendingUs: number | null;
-  readonly lastPollAt: Date | null;
-  readonly breaksTotal: number;
-  readonly segmentsWritten: number;
-  readonly segmentBytesWritten: number;
-  readonly transactionsShipped: number;
-  /** The worst commit-to-durable delay of the last segment written, in ms. */
-  readonly lastSegmentLagMs: number | null;
-  readonly lastError: { readonly message: string; readonly at: Date } | null;
-  readonly lastBreak: { readonly reason: string; readonly at: Date } | null;
-  /** WAL restarts the replication followed without a break. */
-  readonly walRestarts: number;
 }
 
 /** How long segment writes may fail before the chain is given up (the WAL must not grow forever). */
@@ -67,7 +40,7 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
  * write (a full volume), it gives the chain up and lets go of the WAL.
  */
 export class Replicator {
-  private state: ReplicationState = 'off';
+  private state: ReplicationStatus['state'] = 'off';
   private follower: WalFollower | null = null;
   private chain: ChainManifest | null = null;
   private encoder: SegmentEncoder | null = null;
@@ -160,7 +133,7 @@ export class Replicator {
    * For a snapshot taken while following: opens its read transaction at an exact point of the
    * chain. null when not following (the snapshot is then a standalone restore point).
    */
-  anchorSnapshot(openReadTx: () => void): ChainAnchor | null {
+  anchorSnapshot(openReadTx: () => void): ChainPosition | null {
     if (this.state !== 'following' || !this.follower || !this.chain || !this.encoder) return null;
     try {
       this.follower.anchor(openReadTx, this.sink());
@@ -340,6 +313,10 @@ export class Replicator {
       this.closeFollower();
       this.chain = null;
       if (this.state === 'starting') this.state = 'waiting';
+      if (err instanceof OperationInProgressError) {
+        this.retryAt = Date.now() + 200; // a backup or restore holds the lock: soon again, quietly
+        return;
+      }
       this.retryAt = Date.now() + (this.options.retryMs ?? 5_000);
       this.recordError(err, 'could not start replication');
     }

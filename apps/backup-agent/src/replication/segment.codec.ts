@@ -401,7 +401,8 @@ function* chunkRecords(
         yield { kind: 'frame', pgno, page: raw.subarray(at, at + pageSize), patch: null };
         at += pageSize;
       } else if (encoding === PATCH) {
-        let [runs, end] = readVarint(raw, at);
+        const [runs, first] = readVarint(raw, at);
+        let end = first;
         for (let r = 0; r < runs; r++) {
           const [, a] = readVarint(raw, end);
           const [len, b] = readVarint(raw, a);

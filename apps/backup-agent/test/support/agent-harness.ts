@@ -3,7 +3,7 @@ import { builtEntry, freePort, makeTempDir, ServiceProcess, startService } from 
 import { join } from 'node:path';
 import request from 'supertest';
 import { AgentConfig, parseAgentConfig } from '../../src/config/agent-config';
-import { buildBackupAgent } from '../../src/agent.factory';
+import { agentSettings, buildBackupAgent } from '../../src/agent.factory';
 import { silentLogger } from '../../src/core/ports';
 import { createAgentApp } from '../../src/http/create-agent-app';
 
@@ -32,7 +32,7 @@ export async function startTestAgent(layout: Layout, env: Record<string, string>
     LOG_LEVEL: 'error',
     ...env,
   });
-  const agent = buildBackupAgent(config, { logger: silentLogger });
+  const agent = buildBackupAgent(agentSettings(config, false), { logger: silentLogger });
   const app: NestFastifyApplication = await createAgentApp({ config, agent, schedule: false });
   return { app, agent, config, http: () => request(app.getHttpServer()), close: () => app.close() };
 }
@@ -71,6 +71,7 @@ export async function startAgentProcess(
       AGENT_HOST: '127.0.0.1',
       BACKUP_ON_START: 'false',
       BACKUP_SCHEDULE: '0 0 0 1 1 *', // once a year: tests drive backups themselves
+      BACKUP_REPLICATION: 'off', // snapshot tests; the replication tests turn it on
       LOG_LEVEL: 'warn',
       ...env,
     },

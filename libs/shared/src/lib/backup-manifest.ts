@@ -27,10 +27,28 @@ export interface BackupManifest {
     readonly ok: boolean;
     readonly checked_at: string;
   };
+  /**
+   * Where the snapshot stands in a replication chain (continuous replication): the state after
+   * transaction `tx` of chain `id`, from `time_us` on. Absent for a standalone snapshot.
+   */
+  readonly chain?: ChainPosition;
+}
+
+/** A snapshot's place in a replication chain. */
+export interface ChainPosition {
+  readonly id: string;
+  /** The last transaction of the chain that the snapshot holds (0: the chain's start). */
+  readonly tx: number;
+  /** When its read transaction was opened, in microseconds since the epoch. */
+  readonly time_us: number;
 }
 
 export type VerifyMode = 'quick' | 'full';
-export type BackupReason = 'scheduled' | 'manual' | 'pre-restore' | 'imported';
+/**
+ * Why it was taken: the schedule, an operator, a safety snapshot before a restore, a file adopted by
+ * `verify`, or the base of a new replication chain.
+ */
+export type BackupReason = 'scheduled' | 'manual' | 'pre-restore' | 'imported' | 'replication';
 
 /** What SQLite says about a backup file, as its manifest records it. */
 export interface DatabaseFacts {
@@ -57,6 +75,8 @@ export interface ManifestInput {
   /** The check it passed: a manifest is written only for a backup that passed it. */
   readonly checkedWith: VerifyMode;
   readonly checkedAt: Date;
+  /** Its place in a replication chain, when it has one. */
+  readonly chain?: ChainPosition | null;
 }
 
 /** The one way a manifest is built (a new backup, an adopted file). */
@@ -77,6 +97,9 @@ export function manifestFor(input: ManifestInput): BackupManifest {
     reason: input.reason,
     duration_ms: input.durationMs,
     verification: { mode: input.checkedWith, ok: true, checked_at: input.checkedAt.toISOString() },
+    ...(input.chain
+      ? { chain: { id: input.chain.id, tx: input.chain.tx, time_us: input.chain.time_us } }
+      : {}),
   };
 }
 
@@ -126,8 +149,20 @@ export function parseManifest(value: unknown): BackupManifest | null {
     !!verification &&
     (verification['mode'] === 'quick' || verification['mode'] === 'full') &&
     typeof verification['ok'] === 'boolean' &&
-    typeof verification['checked_at'] === 'string';
+    typeof verification['checked_at'] === 'string' &&
+    (m['chain'] === undefined || isChainPosition(m['chain']));
   return ok ? (value as BackupManifest) : null;
+}
+
+function isChainPosition(v: unknown): v is ChainPosition {
+  const c = v as Record<string, unknown> | null;
+  return (
+    !!c &&
+    typeof c['id'] === 'string' &&
+    /^chain-\d{12,14}$/.test(c['id']) &&
+    isNonNegativeInt(c['tx']) &&
+    isNonNegativeInt(c['time_us'])
+  );
 }
 
 function isNonNegativeInt(v: unknown): v is number {

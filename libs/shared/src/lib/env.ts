@@ -76,3 +76,48 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 export function readLogLevel(env: Env): LogLevelName {
   return readEnum(env, 'LOG_LEVEL', 'log', LOG_LEVELS);
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration: a number with a unit (`500ms`, `1s`, `10m`, `24h`, `7d`) or a plain number of
+ * seconds. Returns milliseconds.
+ */
+export function readDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  range: { minMs?: number; maxMs?: number } = {},
+): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(value);
+  if (!match) {
+    throw new ConfigError(
+      name,
+      `must be a duration like 500ms, 1s, 10m or 24h, got ${JSON.stringify(value)}`,
+    );
+  }
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS_MS[(match[2] ?? 's').toLowerCase()]);
+  const { minMs = 0, maxMs = Number.MAX_SAFE_INTEGER } = range;
+  if (ms < minMs || ms > maxMs) {
+    throw new ConfigError(
+      name,
+      `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, got ${value}`,
+    );
+  }
+  return ms;
+}
+
+/** 1500 -> "1.5s", 3600000 -> "1h". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size) return `${Math.round((ms / size) * 10) / 10}${unit}`;
+  }
+  return `${ms}ms`;
+}
