@@ -10,7 +10,7 @@ import {
   VerifyMode,
 } from '@pra-kit/shared';
 import { existsSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BackupCreator, SnapshotAnchor } from './backup.creator';
 import { BackupView, buildCatalog } from './backup.catalog';
@@ -236,6 +236,27 @@ export class BackupAgent {
         if (download) await removeQuietly(download);
       }
     });
+  }
+
+  /** The newest verified snapshot `latest` could name (local), or null. */
+  async newestSnapshot(): Promise<BackupManifest | null> {
+    return (await this.local.list()).find((b) => isLatestCandidate(b.manifest))?.manifest ?? null;
+  }
+
+  /**
+   * Space on the backup volume: free and total bytes, and the reserve retention keeps free (10% of
+   * the volume).
+   */
+  async storage(): Promise<{ path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }> {
+    await mkdir(this.config.backupDir, { recursive: true });
+    const s = await statfs(this.config.backupDir);
+    const totalBytes = s.blocks * s.bsize;
+    return {
+      path: this.config.backupDir,
+      freeBytes: s.bavail * s.bsize,
+      totalBytes,
+      minFreeBytes: Math.floor(totalBytes / 10),
+    };
   }
 
   /** Every replication chain and what it can restore, newest first (empty without replication). */

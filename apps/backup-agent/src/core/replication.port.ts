@@ -102,3 +102,15 @@ export interface ReplicationStatus {
   /** WAL restarts the replication followed without a break. */
   readonly walRestarts: number;
 }
+
+/**
+ * How far the backup volume is behind the database, in seconds: the age of the oldest committed
+ * transaction not yet in a segment (0 when everything committed is shipped). While the follower has
+ * not polled for a while (a blocked process), that silence counts too. null when not following.
+ */
+export function replicationLagSeconds(status: ReplicationStatus | null, now: Date): number | null {
+  if (!status || status.state !== 'following') return null;
+  const pending = status.oldestPendingUs === null ? 0 : now.getTime() / 1000 - status.oldestPendingUs / 1e6;
+  const silent = status.lastPollAt ? (now.getTime() - status.lastPollAt.getTime()) / 1000 : 0;
+  return Math.max(0, pending, silent > 5 ? silent : 0);
+}

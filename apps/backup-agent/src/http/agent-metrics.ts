@@ -1,6 +1,7 @@
 import { latestBackup } from '@pra-kit/shared';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { BackupAgent } from '../core/backup-agent';
+import { replicationLagSeconds } from '../core/replication.port';
 
 /**
  * The agent's Prometheus metrics, read from the core's stats at scrape time. The alert rules
@@ -68,6 +69,7 @@ export class AgentMetrics {
       },
     });
     this.registerOffsite(registry, agent);
+    this.registerReplication(registry, agent);
     this.skippedTicks = new Counter({
       name: 'pra_backup_skipped_total',
       help: 'Scheduled backups skipped because another backup or restore was running',
@@ -79,6 +81,84 @@ export class AgentMetrics {
    * Offsite copies, read from the replicator's status (no S3 call at scrape time). All 0 when offsite
    * is off (pra_offsite_enabled 0). Alert on: lag growing, healthy 0, failures increasing.
    */
+  /**
+   * Continuous replication. Alert on: lag over 5 s for a minute, a chain break, enabled but not
+   * following (deploy/k8s/overlays/monitoring/prometheus-rule.yaml).
+   */
+  private registerReplication(registry: Registry, agent: BackupAgent): void {
+    const status = () => agent.replication?.status() ?? null;
+    gauge(
+      registry,
+      'pra_replication_enabled',
+      '1 when the agent follows the WAL (BACKUP_REPLICATION=on)',
+      () => (status() ? 1 : 0),
+    );
+    gauge(registry, 'pra_replication_following', '1 while a chain is being written', () =>
+      status()?.state === 'following' ? 1 : 0,
+    );
+    gauge(
+      registry,
+      'pra_replication_lag_seconds',
+      'Age of the oldest committed transaction not yet on the backup volume (0: all shipped)',
+      () => replicationLagSeconds(status(), new Date()) ?? 0,
+    );
+    gauge(
+      registry,
+      'pra_replication_last_segment_lag_seconds',
+      'Commit-to-durable delay of the oldest transaction of the last segment written',
+      () => (status()?.lastSegmentLagMs ?? 0) / 1000,
+    );
+    counter(
+      registry,
+      'pra_replication_chain_breaks_total',
+      'Chains ended because continuity was lost (a new one starts from a snapshot)',
+      () => status()?.breaksTotal ?? 0,
+    );
+    counter(
+      registry,
+      'pra_replication_wal_restarts_total',
+      'WAL restarts followed without a break',
+      () => status()?.walRestarts ?? 0,
+    );
+    counter(
+      registry,
+      'pra_replication_transactions_total',
+      'Transactions shipped in segments',
+      () => status()?.transactionsShipped ?? 0,
+    );
+    counter(
+      registry,
+      'pra_replication_segments_written_total',
+      'Segments written to the backup volume',
+      () => status()?.segmentsWritten ?? 0,
+    );
+    gauge(
+      registry,
+      'pra_replication_restorable_until_timestamp_seconds',
+      'Commit time of the newest transaction on the backup volume (0: none)',
+      () => (status()?.durableUntilUs ?? 0) / 1e6,
+    );
+    // From the chains on the backup volume (footers are cached: no page data is read).
+    const chains = async () => (agent.replication ? await agent.chains() : []);
+    new Gauge({
+      name: 'pra_replication_restorable_from_timestamp_seconds',
+      help: 'Oldest instant of the newest restorable range (0: none)',
+      registers: [registry],
+      async collect() {
+        const newest = (await chains()).find((c) => c.from !== null);
+        this.set(newest?.from ? Date.parse(newest.from) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'pra_replication_segment_bytes',
+      help: 'Bytes of replication segments on the backup volume',
+      registers: [registry],
+      async collect() {
+        this.set((await chains()).reduce((n, c) => n + c.bytes, 0));
+      },
+    });
+  }
+
   private registerOffsite(registry: Registry, agent: BackupAgent): void {
     const status = () => agent.offsite?.status() ?? null;
     gauge(registry, 'pra_offsite_enabled', '1 when offsite copies are configured (S3_BUCKET)', () =>

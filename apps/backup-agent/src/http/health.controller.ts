@@ -3,6 +3,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { AgentConfig } from '../config/agent-config';
 import { BackupAgent } from '../core/backup-agent';
+import { backupHealth, BackupHealthReport } from '../core/backup-health';
 import { AGENT_CONFIG } from './agent.tokens';
 
 @Controller()
@@ -11,6 +12,33 @@ export class HealthController {
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     private readonly agent: BackupAgent,
   ) {}
+
+  /**
+   * Can the data be restored, and how recent would it be (always 200: it is a report, not a probe).
+   * See core/backup-health.ts.
+   */
+  @Get('health/backups')
+  async backups(): Promise<BackupHealthReport> {
+    const now = new Date();
+    const [chains, newest, storage] = await Promise.all([
+      this.agent.chains().catch(() => []),
+      this.agent.newestSnapshot().catch(() => null),
+      this.agent.storage().catch(() => null),
+    ]);
+    return backupHealth({
+      now,
+      objectiveSeconds: this.config.rpoObjectiveSeconds,
+      replicationEnabled: this.agent.replication?.status() != null,
+      replication: this.agent.replication?.status() ?? null,
+      syncIntervalMs: this.config.replication.enabled ? this.config.replication.syncIntervalMs : null,
+      chains,
+      newestSnapshot: newest,
+      lastBackupSuccessAt: this.agent.stats.lastSuccessAt,
+      lastBackupError: this.agent.stats.lastError,
+      storage,
+      offsite: this.agent.offsite?.status() ?? null,
+    });
+  }
 
   /** Liveness: the process answers. */
   @Get('health')

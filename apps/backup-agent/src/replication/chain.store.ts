@@ -37,6 +37,8 @@ export interface ChainStore {
   segmentFooter(chain: string, seq: number): Promise<SegmentFooter>;
   removeSegment(chain: string, seq: number): Promise<void>;
   removeChain(chain: string): Promise<void>;
+  /** Removes what an interrupted write left behind (a store without temp files has nothing to do). */
+  cleanLeftovers?(): Promise<string[]>;
 }
 
 /** Chain ids: `chain-<unix-ms>`, checked before any path or key is built from them. */

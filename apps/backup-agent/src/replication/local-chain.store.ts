@@ -92,6 +92,21 @@ export class LocalChainStore implements ChainStore {
     await fsyncDir(this.dir).catch(() => undefined);
   }
 
+  /** Removes the temp files a killed writer left in the chains (never listed, but they take room). */
+  async cleanLeftovers(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const chain of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!ChainId.isValid(chain)) continue;
+      for (const name of await readdir(join(this.dir, chain)).catch(() => [] as string[])) {
+        if (name.startsWith('.') && name.endsWith('.tmp')) {
+          await rm(join(this.dir, chain, name), { force: true });
+          removed.push(`${chain}/${name}`);
+        }
+      }
+    }
+    return removed;
+  }
+
   /** Bytes of every chain's files. */
   async bytes(): Promise<number> {
     let total = 0;

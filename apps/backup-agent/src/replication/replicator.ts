@@ -323,6 +323,9 @@ export class Replicator {
   }
 
   private async resumeLastChain(): Promise<boolean> {
+    const leftovers = await this.store.cleanLeftovers?.();
+    if (leftovers?.length)
+      this.logger.warn(`replication: removed leftovers of an interrupted run: ${leftovers.join(', ')}`);
     const open = (await this.store.listChains()).filter((c) => !c.end).pop();
     if (!open) return false;
     const segments = await this.store.listSegments(open.id);
