@@ -32,13 +32,16 @@ Scenarios:
   data-loss     PRA: destroy the data volume while writing; restore the latest backup offline
   backup-loss   PRA: lose the data and the backup volumes; restore from the offsite copy (S3/MinIO)
   corruption    PRA: damage pages of the live database; detect it and restore online
+  point-in-time PRA: choose an instant while writing, write on, restore online to that instant;
+                the restored set must be exactly what was acknowledged up to it
 
 Options:
   --target local|podman|k8s   where to run it (default local: the make dev processes, or a
                               private instance the drill starts and stops)
   --rate <n>                  writes per second during the drill (default 20)
   --warmup <s>                seconds of writes before the fault (default 5)
-  --after-backup <s>          seconds of writes between the awaited backup and the fault (default 3)
+  --after-backup <s>          seconds of writes between the awaited backup and the fault (default 3);
+                              point-in-time: seconds of writes after the chosen instant
   --settle <s>                seconds of writes after recovery (default 3)
   --timeout <s>               give up waiting for any step after this (default 240)
   --rto <s> --rpo <s> --max-lost <n>
@@ -86,7 +89,9 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
   });
   if (values.help) return 'help';
   if (positionals.length !== 1)
-    throw new Error('give exactly one scenario: pod-loss, data-loss, backup-loss or corruption');
+    throw new Error(
+      'give exactly one scenario: pod-loss, data-loss, backup-loss, corruption or point-in-time',
+    );
   const scenario = positionals[0];
   if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${JSON.stringify(scenario)}`);
   const target = values.target as TargetName;

@@ -38,7 +38,7 @@ export async function runDrill(
   timeline: Timeline,
 ): Promise<DrillReport> {
   const timeoutMs = options.timeoutSeconds * 1000;
-  const ctx: ScenarioContext = { target, timeline, timeoutMs };
+  const ctx: ScenarioContext = { target, timeline, timeoutMs, afterFaultSeconds: options.afterBackupSeconds };
   const startedAt = Date.now();
   timeline.mark('setup', `${scenario.name} (${scenario.kind}) on target ${target.name}`);
   await target.setup();
@@ -63,14 +63,25 @@ export async function runDrill(
   try {
     await sleep(options.warmupSeconds * 1000);
     let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
+    // With continuous replication (and the backup volume kept), every write is on the backup volume
+    // within the sync interval: no snapshot has to be waited for.
+    const replicated = !scenario.needsOffsite && (await replicationFollows(target));
+    if (replicated) {
+      timeline.mark('replication', 'continuous: each write on the backup volume within the sync interval');
+      await waitForReplicationAfter(target, writingFrom, timeline, timeoutMs);
+    }
     if (scenario.needsBackup) {
       // When the backup volume is lost too, only what reached the offsite copy counts.
       const usable = (b: BackupView) =>
         isRestorePoint(b) && (!scenario.needsOffsite || b.location !== 'local');
-      const b = await waitForBackupAfter(target, writingFrom, usable, timeline, timeoutMs);
+      const b = replicated
+        ? ((await newestBackup(target, usable)) ??
+          (await waitForBackupAfter(target, 0, usable, timeline, timeoutMs)))
+        : await waitForBackupAfter(target, writingFrom, usable, timeline, timeoutMs);
       timeline.mark(
-        'backup taken',
-        `${b.id}: ${b.rows} rows at ${b.created_at}${scenario.needsOffsite ? ', copied offsite' : ''}`,
+        replicated ? 'snapshot' : 'backup taken',
+        `${b.id}: ${b.rows} rows at ${b.created_at}${scenario.needsOffsite ? ', copied offsite' : ''}` +
+          (replicated ? ' (the chain holds every write after it)' : ''),
       );
       await sleep(options.afterBackupSeconds * 1000);
       const newest = (await newestBackup(target, usable)) ?? b; // the schedule may have taken another meanwhile
@@ -80,9 +91,11 @@ export async function runDrill(
       throw new Error('no write was acknowledged before the fault: is the API healthy?');
 
     const reader = new OutageReader(() => target.apiUrl());
-    const faultAt = Date.now();
+    let faultAt = Date.now();
     reader.start();
     const faultDetail = await scenario.fault(ctx);
+    // Going back to an instant: the outage and the data rolled back count from the restore request.
+    if (scenario.name === 'point-in-time') faultAt = Date.now();
     timeline.mark('FAULT', faultDetail);
 
     const restored: RestoreOutcome | null = await scenario.recover(ctx);
@@ -136,8 +149,11 @@ export async function runDrill(
         ...(options.objectives.maxLost === undefined && scenario.defaultMaxLost !== null
           ? { maxLost: scenario.defaultMaxLost }
           : {}),
+        ...(options.objectives.rpoSeconds === undefined && replicated && scenario.replicatedRpo
+          ? { rpoSeconds: await rpoObjective(target) }
+          : {}),
       },
-      extraChecks,
+      extraChecks: [...extraChecks, ...pointInTimeChecks(ctx, writer.acks, stored, restored)],
     });
   } finally {
     await writer.stop();
@@ -199,6 +215,76 @@ class OutageReader {
 }
 
 const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'pre-restore';
+
+interface HealthReport {
+  rpo: { objective_seconds: number };
+  replication: { enabled: boolean; state: string; durable_until: string | null };
+}
+
+/** Whether the agent follows the WAL (continuous replication); false for an agent without it. */
+async function replicationFollows(target: DrillTarget): Promise<boolean> {
+  const res = await http<HealthReport>(`${target.agentUrl()}/health/backups`);
+  return res.status === 200 && res.body.replication?.enabled === true;
+}
+
+async function rpoObjective(target: DrillTarget): Promise<number> {
+  return (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).rpo.objective_seconds;
+}
+
+/** Waits until replication has made writes after `after` durable (a chain is live and caught up). */
+async function waitForReplicationAfter(
+  target: DrillTarget,
+  after: number,
+  timeline: Timeline,
+  timeoutMs: number,
+): Promise<void> {
+  await pollUntil(
+    'replication to hold drill writes',
+    async () => {
+      const r = (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).replication;
+      return r.state === 'following' && r.durable_until && Date.parse(r.durable_until) > after + 500
+        ? true
+        : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 250,
+      onWait: (ms) => timeline.progress(`replication not caught up yet, ${Math.round(ms / 1000)}s`),
+    },
+  );
+}
+
+/**
+ * The point-in-time scenario's promise: after the restore to T, every write acknowledged at or
+ * before T is there, and none sent after T (and before the restore) is; a write in flight at T may
+ * be either (it committed around T).
+ */
+function pointInTimeChecks(
+  ctx: ScenarioContext,
+  acks: readonly { message: string; sentAt: number; ackAt: number }[],
+  stored: ReadonlySet<string>,
+  restored: RestoreOutcome | null,
+): Check[] {
+  if (ctx.instant === undefined || !restored) return [];
+  const t = ctx.instant;
+  const restoreMark = ctx.timeline.entries.find((e) => e.step === 'restore');
+  const restoreAt = restoreMark ? Date.parse(restoreMark.at) : Number.POSITIVE_INFINITY;
+  const missing = acks.filter((a) => a.ackAt <= t && !stored.has(a.message));
+  const kept = acks.filter((a) => a.sentAt > t && a.ackAt < restoreAt && stored.has(a.message));
+  const after = acks.filter((a) => a.sentAt > t && a.ackAt < restoreAt).length;
+  return [
+    {
+      name: 'every write acknowledged up to the instant is restored',
+      ok: missing.length === 0,
+      detail: `${missing.length} of ${acks.filter((a) => a.ackAt <= t).length} missing`,
+    },
+    {
+      name: 'no write sent after the instant survives the restore',
+      ok: kept.length === 0 && after > 0,
+      detail: `${kept.length} of the ${after} writes sent after it are still there`,
+    },
+  ];
+}
 
 async function newestBackup(
   target: DrillTarget,

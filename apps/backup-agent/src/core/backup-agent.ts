@@ -303,11 +303,11 @@ export class BackupAgent {
       if (ref.at.getTime() > this.clock.now().getTime()) {
         throw new PointInTimeUnavailableError(`${ref.at.toISOString()} is in the future`);
       }
-      await (replication as Replication).sync();
+      await this.syncQuietly(replication as Replication);
       return (replication as Replication).plan(ref.at);
     }
     if (!replication || from === 's3') return null;
-    await replication.sync();
+    await this.syncQuietly(replication);
     let plan: PointInTimePlan;
     try {
       plan = await replication.plan('latest');
@@ -319,6 +319,19 @@ export class BackupAgent {
     const newest = (await this.local.list()).find((b) => isLatestCandidate(b.manifest));
     const newestMs = newest?.manifest ? Date.parse(newest.manifest.created_at) : 0;
     return plan.targetTimeUs / 1000 >= newestMs ? plan : null;
+  }
+
+  /**
+   * Ships what is committed before a restore plans from the chains. Best effort: if the live
+   * database cannot be read (it is what is being repaired), the restore goes on with what the
+   * chains already hold.
+   */
+  private async syncQuietly(replication: Replication): Promise<void> {
+    try {
+      await replication.sync();
+    } catch (err) {
+      this.logger.warn(`could not ship the last transactions before the restore: ${(err as Error).message}`);
+    }
   }
 
   /**

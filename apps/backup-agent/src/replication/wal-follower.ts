@@ -154,6 +154,10 @@ export class WalFollower {
    * not passed to the sink: they are in that state. Returns the anchor's position.
    */
   anchor(onAnchored: () => void, sink: TransactionSink | null = null): WalPosition {
+    return guarded(() => this.anchorLocked(onAnchored, sink));
+  }
+
+  private anchorLocked(onAnchored: () => void, sink: TransactionSink | null): WalPosition {
     this.withWriteLock(this.options.lockTimeoutMs, () =>
       this.advancePin(() => {
         const index = this.readIndex();
@@ -171,6 +175,10 @@ export class WalFollower {
    * restarted): possible only if the WAL still holds that exact frame of that generation.
    */
   resume(from: WalPosition, lastTimeUs: number): void {
+    guarded(() => this.resumeAt(from, lastTimeUs));
+  }
+
+  private resumeAt(from: WalPosition, lastTimeUs: number): void {
     this.pin();
     const index = this.readIndex();
     const header = this.readWalHeader();
@@ -197,10 +205,12 @@ export class WalFollower {
    * one released last). Returns the number of transactions. Throws ChainBreak.
    */
   poll(sink: TransactionSink): number {
-    const copied = this.advancePin(() => this.catchUp(this.readIndex(), sink));
-    // After the copy: what was committed before the file went away is still shipped.
-    this.checkIdentity();
-    return copied;
+    return guarded(() => {
+      const copied = this.advancePin(() => this.catchUp(this.readIndex(), sink));
+      // After the copy: what was committed before the file went away is still shipped.
+      this.checkIdentity();
+      return copied;
+    });
   }
 
   /** Frames in the WAL's current generation (what makes it grow while we pin it). */
@@ -215,6 +225,10 @@ export class WalFollower {
    * is tried again later, and nothing is lost either way.
    */
   restartIfLarge(sink: TransactionSink): boolean {
+    return guarded(() => this.restartLocked(sink));
+  }
+
+  private restartLocked(sink: TransactionSink): boolean {
     if (this.walFrames() < this.options.restartAfterFrames) return false;
     // Most of the checkpoint's work happens here, without any lock: frames up to our pin.
     this.checkpointer.pragma('wal_checkpoint(PASSIVE)');
@@ -433,7 +447,12 @@ export class WalFollower {
 
   private unpin(which: 0 | 1): void {
     const db = this.pins[which];
-    if (db.inTransaction) db.exec('COMMIT');
+    // Ending a read transaction can report a damaged database (SQLITE_CORRUPT): it ends anyway.
+    try {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    } catch (err) {
+      if (db.inTransaction) throw err;
+    }
   }
 
   private unpinAll(): void {
@@ -512,6 +531,22 @@ export class WalFollower {
     const header = Buffer.alloc(100);
     readSync(this.dbFd, header, 0, 100, 0);
     return header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+  }
+}
+
+/**
+ * Runs a step of the follower; a damaged database (SQLITE_CORRUPT, SQLITE_NOTADB) ends the chain
+ * there: everything shipped so far is the history of what was committed, and stays restorable.
+ */
+function guarded<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) {
+      throw new ChainBreak(`the live database is damaged (${(err as Error).message})`);
+    }
+    throw err;
   }
 }
 

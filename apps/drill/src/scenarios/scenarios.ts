@@ -3,12 +3,16 @@ import { HttpError, http, httpOk, pollUntil } from '../http';
 import { DrillTarget, RestoreOutcome } from '../targets/drill-target';
 import { Timeline } from '../timeline';
 
-export type ScenarioName = 'pod-loss' | 'data-loss' | 'backup-loss' | 'corruption';
+export type ScenarioName = 'pod-loss' | 'data-loss' | 'backup-loss' | 'corruption' | 'point-in-time';
 
 export interface ScenarioContext {
   readonly target: DrillTarget;
   readonly timeline: Timeline;
   readonly timeoutMs: number;
+  /** Seconds of writes the point-in-time scenario lets go on after the instant it chose. */
+  readonly afterFaultSeconds: number;
+  /** The instant the point-in-time scenario restores (ms epoch), set by its fault step. */
+  instant?: number;
 }
 
 /**
@@ -24,6 +28,11 @@ export interface Scenario {
   readonly needsOffsite: boolean;
   /** Lost writes allowed by default (--max-lost overrides): 0 for continuity, unbounded for recovery. */
   readonly defaultMaxLost: number | null;
+  /**
+   * Whether the RPO is the one continuous replication promises: with it on, the default RPO
+   * objective is the agent's BACKUP_RPO_OBJECTIVE (the sync interval).
+   */
+  readonly replicatedRpo?: boolean;
   fault(ctx: ScenarioContext): Promise<string>;
   /** Brings the service back; returns the backup restored, if any. */
   recover(ctx: ScenarioContext): Promise<RestoreOutcome | null>;
@@ -62,10 +71,11 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'data-loss': {
     name: 'data-loss',
     kind: 'PRA',
-    summary: 'the data volume is destroyed while writing; the latest backup is restored offline',
+    summary: 'the data volume is destroyed while writing; the newest restorable point is restored offline',
     needsBackup: true,
     needsOffsite: false,
     defaultMaxLost: null,
+    replicatedRpo: true,
     fault: ({ target }) => target.destroyDataVolume(),
     recover: (ctx) => offlineRestore(ctx, 'local'),
   },
@@ -127,6 +137,42 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       timeline.mark(
         'restored',
         `${r.id} (${r.rows} rows)${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`,
+      );
+      return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
+    },
+  },
+  'point-in-time': {
+    name: 'point-in-time',
+    kind: 'PRA',
+    summary:
+      'an instant is chosen while writing (a bad deployment, a wrong DELETE just after it); the database is restored online to it',
+    needsBackup: true,
+    needsOffsite: false,
+    defaultMaxLost: null,
+    fault: async (ctx) => {
+      ctx.instant = Date.now();
+      const chosen = new Date(ctx.instant).toISOString();
+      ctx.timeline.mark('instant chosen', `${chosen}: the state to go back to`);
+      await new Promise((r) => setTimeout(r, ctx.afterFaultSeconds * 1000)); // writes go on after it
+      return `restore to ${chosen}, ${ctx.afterFaultSeconds} s of writes later`;
+    },
+    recover: async ({ target, timeline, instant }) => {
+      const at = new Date(instant as number).toISOString();
+      timeline.mark('restore', `online, through the agent: POST /restore?at=${at}`);
+      const result = await httpOk<{
+        restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
+        point_in_time?: { transactions: number; snapshot: string };
+      }>(`${target.agentUrl()}/restore?at=${encodeURIComponent(at)}`, {
+        method: 'POST',
+        token: target.token,
+        timeoutMs: 120_000,
+      }).catch((err: HttpError) => {
+        throw new Error(`point-in-time restore failed: ${err.message}`);
+      });
+      const r = result.restored;
+      timeline.mark(
+        'restored',
+        `the state of ${r.created_at}: ${r.rows} rows (${result.point_in_time?.snapshot} + ${result.point_in_time?.transactions} transactions)`,
       );
       return { id: r.id, createdAt: r.created_at, rows: r.rows, from: r.from };
     },
