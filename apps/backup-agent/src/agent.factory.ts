@@ -56,7 +56,12 @@ export function buildBackupAgent(settings: AgentSettings, env: AgentEnvironment)
   let agent: BackupAgent | null = null;
   const replication = r
     ? new ReplicationService(
-        { dbPath: settings.dbPath, backupDir: settings.backupDir, ...r },
+        {
+          dbPath: settings.dbPath,
+          backupDir: settings.backupDir,
+          ...r,
+          onNoSpace: (bytes) => (agent as BackupAgent).makeRoomForReplication(bytes),
+        },
         async () => snapshotsInChains(await local.list()),
         (anchor) => (agent as BackupAgent).backup('replication', anchor),
         clock,

@@ -32,8 +32,10 @@ Commands:
   Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
 
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error (a wrong S3_ENCRYPTION_KEY too),
-            3 backup not found, 4 backup failed verification, 5 another backup or restore is running,
-            6 backup taken and kept locally, but its offsite copy did not complete in time
+            3 backup or instant not found, 4 backup or chain failed verification,
+            5 another backup or restore is running,
+            6 backup taken and kept locally, but its offsite copy did not complete in time,
+            7 not enough space on the backup volume (even after retention)
 `;
 
 /** The one-shot commands, one file each under commands/. */

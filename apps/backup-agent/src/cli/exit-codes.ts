@@ -3,6 +3,7 @@ import {
   BackupCorruptError,
   BackupNotFoundError,
   ChainCorruptError,
+  InsufficientStorageError,
   EncryptionKeyError,
   OperationInProgressError,
   PointInTimeUnavailableError,
@@ -17,6 +18,8 @@ export const EXIT = {
   corrupt: 4,
   busy: 5,
   offsiteFailed: 6,
+  /** The backup volume has no room (HTTP 507); 6 was already "offsite copy not done". */
+  noSpace: 7,
 } as const;
 
 /** The one place where the domain's errors become exit codes (http/domain-errors.ts: statuses). */
@@ -24,6 +27,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof BackupNotFoundError || err instanceof PointInTimeUnavailableError) return EXIT.notFound;
   if (err instanceof BackupCorruptError || err instanceof ChainCorruptError) return EXIT.corrupt;
   if (err instanceof OperationInProgressError) return EXIT.busy;
+  if (err instanceof InsufficientStorageError) return EXIT.noSpace;
   if (err instanceof InvalidBackupIdError || err instanceof InvalidInstantError) return EXIT.usage;
   if (err instanceof ConfigError) return EXIT.usage;
   if (err instanceof EncryptionKeyError) return EXIT.usage; // S3_ENCRYPTION_KEY is configuration

@@ -6,6 +6,8 @@ import {
   readEnum,
   readInt,
   readDuration,
+  readSizeOrShare,
+  SizeOrShare,
   readOptionalString,
   readPort,
   readString,
@@ -36,6 +38,8 @@ export interface AgentConfig {
   readonly replication: ReplicationConfig;
   /** BACKUP_RPO_OBJECTIVE: what the newest restorable instant's age is compared with (seconds). */
   readonly rpoObjectiveSeconds: number;
+  /** BACKUP_MIN_FREE: free space retention keeps on the backup volume (10% by default). */
+  readonly minFree: SizeOrShare;
 }
 
 export interface ReplicationConfig {
@@ -85,6 +89,7 @@ export function parseAgentConfig(env: Env): AgentConfig {
     logLevel: readLogLevel(env),
     offsite: parseOffsite(env),
     replication,
+    minFree: readSizeOrShare(env, 'BACKUP_MIN_FREE', { percent: 10 }),
     rpoObjectiveSeconds:
       readDuration(env, 'BACKUP_RPO_OBJECTIVE', replication.enabled ? 1000 : 60_000, {
         minMs: 1000,

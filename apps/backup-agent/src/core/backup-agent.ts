@@ -3,6 +3,7 @@ import {
   BackupReason,
   BackupRef,
   formatBackupRef,
+  SizeOrShare,
   isLatestCandidate,
   manifestFor,
   normalizeBackupId,
@@ -22,6 +23,7 @@ import {
   BackupNotFoundError,
   ChainCorruptError,
   DataLossSuspectedError,
+  InsufficientStorageError,
   OperationInProgressError,
   PointInTimeUnavailableError,
 } from './errors';
@@ -29,13 +31,21 @@ import { OperationKind, OperationLock } from '../infra/operation.lock';
 import { Clock, Logger, Offsite } from './ports';
 import { ChainView, PointInTimePlan, Replication, SnapshotInChain } from './replication.port';
 import { decideRetention, RetentionPolicy } from './retention.policy';
-import { countRows, inspectDatabase, makeStandalone, removeQuietly } from '../infra/sqlite-file';
+import {
+  countRows,
+  databaseBytes,
+  inspectDatabase,
+  makeStandalone,
+  removeQuietly,
+} from '../infra/sqlite-file';
 
 export interface AgentCoreConfig {
   readonly dbPath: string;
   readonly backupDir: string;
   readonly verify: VerifyMode;
   readonly retention: RetentionPolicy;
+  /** BACKUP_MIN_FREE: the free space retention keeps on the backup volume (default 10%). */
+  readonly minFree?: SizeOrShare;
 }
 
 export interface RestoreRequest {
@@ -69,6 +79,8 @@ export interface AgentStats {
   restoresTotal: number;
   lastRestoreAt: Date | null;
   prunedTotal: number;
+  /** Operations refused because the backup volume had no room (HTTP 507). */
+  insufficientStorageTotal: number;
 }
 
 /** What a BackupAgent is built from (agent.factory.ts builds them from the configuration). */
@@ -103,6 +115,7 @@ export class BackupAgent {
     restoresTotal: 0,
     lastRestoreAt: null,
     prunedTotal: 0,
+    insufficientStorageTotal: 0,
   };
   private readonly lock: OperationLock;
   private readonly creator: BackupCreator;
@@ -152,6 +165,10 @@ export class BackupAgent {
     try {
       manifest = await this.lock.run('backup', async () => {
         await this.refuseEmptyAfterLoss();
+        await this.makeRoom(
+          snapshotBytes(this.config.dbPath),
+          `a snapshot of ${this.config.dbPath} (${reason})`,
+        );
         const replication = this.replication;
         const m = await this.creator.create(
           reason,
@@ -165,6 +182,7 @@ export class BackupAgent {
         this.stats.failuresTotal++;
         this.stats.lastError = (err as Error).message;
       }
+      if (err instanceof InsufficientStorageError) this.stats.insufficientStorageTotal++;
       throw err;
     }
     Object.assign(this.stats, {
@@ -209,6 +227,15 @@ export class BackupAgent {
    * the newest snapshot. The live chain ends at a restore; a new one starts after it.
    */
   async restore(request: RestoreRequest): Promise<RestoreResult> {
+    try {
+      return await this.restoreLocked(request);
+    } catch (err) {
+      if (err instanceof InsufficientStorageError) this.stats.insufficientStorageTotal++;
+      throw err;
+    }
+  }
+
+  private async restoreLocked(request: RestoreRequest): Promise<RestoreResult> {
     const ref = request.ref;
     return this.lock.run('restore', async () => {
       const pointInTime = await this.pointInTimeFor(ref, request.from);
@@ -244,18 +271,29 @@ export class BackupAgent {
   }
 
   /**
-   * Space on the backup volume: free and total bytes, and the reserve retention keeps free (10% of
-   * the volume).
+   * Space on the backup volume: free and total bytes, and the reserve retention keeps free
+   * (BACKUP_MIN_FREE, 10% of the volume by default).
    */
-  async storage(): Promise<{ path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }> {
+  async storage(): Promise<{
+    path: string;
+    freeBytes: number;
+    totalBytes: number;
+    minFreeBytes: number;
+    /** What the next snapshot will take (the live database's size, with a margin). */
+    nextSnapshotBytes: number;
+  }> {
     await mkdir(this.config.backupDir, { recursive: true });
     const s = await statfs(this.config.backupDir);
     const totalBytes = s.blocks * s.bsize;
+    const minFree = this.config.minFree ?? { percent: 10 };
+    const minFreeBytes =
+      'bytes' in minFree ? minFree.bytes : Math.floor((totalBytes * minFree.percent) / 100);
     return {
       path: this.config.backupDir,
       freeBytes: s.bavail * s.bsize,
       totalBytes,
-      minFreeBytes: Math.floor(totalBytes / 10),
+      minFreeBytes,
+      nextSnapshotBytes: snapshotBytes(this.config.dbPath),
     };
   }
 
@@ -269,6 +307,9 @@ export class BackupAgent {
    * first (the database's content is about to change under it) and starts a new one after.
    */
   private async replaceLive(reason: string, plan: RestorePlan): Promise<RestoreResult> {
+    // The safety snapshot that makes the restore undoable needs room like any backup.
+    if (!plan.dryRun)
+      await this.makeRoom(snapshotBytes(this.config.dbPath), 'the safety snapshot of the restore');
     if (!plan.dryRun) await this.replication?.pause(reason);
     try {
       const result = await this.restorer.restore(plan);
@@ -353,6 +394,7 @@ export class BackupAgent {
     const at = ref.kind === 'at' ? ref.at.toISOString() : 'latest';
     const target = new Date(Math.floor(plan.targetTimeUs / 1000));
     const scratch = join(this.config.backupDir, `.${snapshot.id}.pitr-${plan.toTx}.restore.tmp`);
+    await this.makeRoom(Math.ceil(snapshot.size * 1.5), `rebuilding the state of ${target.toISOString()}`);
     try {
       await (this.replication as Replication).materialize(plan, snapshotFile, scratch);
       makeStandalone(scratch);
@@ -492,7 +534,73 @@ export class BackupAgent {
         `retention removed ${decision.expired.length} backup(s): ${decision.expired.join(', ')}`,
       );
     }
-    return [...decision.expired];
+    const forSpace = await this.makeRoom(0, null);
+    return [...decision.expired, ...forSpace];
+  }
+
+  /**
+   * Space-aware retention: keeps BACKUP_MIN_FREE free, plus `neededBytes` for what comes next, by
+   * removing the oldest restore points first (a chain's segments before its new oldest snapshot go
+   * with it). Never the newest verified point, nor the live chain's newest snapshot. When even that
+   * is not enough for `what` to fit at all, throws InsufficientStorageError; when it fits but eats
+   * into the reserve, it goes on and says so. The caller holds the operation lock.
+   */
+  private async makeRoom(neededBytes: number, what: string | null): Promise<string[]> {
+    const removed: string[] = [];
+    for (;;) {
+      const { freeBytes, minFreeBytes, path } = await this.storage();
+      if (freeBytes - neededBytes >= minFreeBytes) break;
+      const victim = await this.oldestRemovable();
+      if (victim) {
+        await this.local.remove(victim);
+        removed.push(victim);
+        if (this.replication)
+          await this.replication.prune(snapshotsInChains(await this.local.list()), this.clock.now());
+        continue;
+      }
+      if (what !== null && freeBytes < neededBytes) {
+        throw new InsufficientStorageError(neededBytes, freeBytes, path, what);
+      }
+      if (what !== null) {
+        this.logger.warn(
+          `the backup volume ${path} keeps less than BACKUP_MIN_FREE free (${freeBytes} bytes free, ${minFreeBytes} wanted) and nothing more may be removed`,
+        );
+      }
+      break;
+    }
+    if (removed.length > 0) {
+      this.stats.prunedTotal += removed.length;
+      this.logger.log(
+        `retention removed ${removed.length} backup(s) to keep free space: ${removed.join(', ')}`,
+      );
+    }
+    return removed;
+  }
+
+  /** The oldest restore point space-aware retention may remove, or null. */
+  private async oldestRemovable(): Promise<string | null> {
+    const list = await this.local.list(); // newest first
+    const newestVerified = list.find((b) => b.manifest?.verification.ok === true)?.id;
+    const newestLatest = list.find((b) => isLatestCandidate(b.manifest))?.id;
+    const liveChain = this.replication?.status()?.chain ?? null;
+    const liveNewest = liveChain ? list.find((b) => b.manifest?.chain?.id === liveChain)?.id : undefined;
+    const keep = new Set([newestVerified, newestLatest, liveNewest].filter((id): id is string => !!id));
+    const candidates = list.filter((b) => !keep.has(b.id));
+    return candidates.length > 0 ? candidates[candidates.length - 1].id : null;
+  }
+
+  /**
+   * Frees room when replication cannot write a segment (ENOSPC): the same space-aware retention, if
+   * no other operation holds the lock right now. Never throws.
+   */
+  async makeRoomForReplication(bytes: number): Promise<void> {
+    try {
+      await this.lock.run('prune', () => this.makeRoom(bytes, null));
+    } catch (err) {
+      if (!(err instanceof OperationInProgressError)) {
+        this.logger.warn(`could not free space for replication: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** The safety snapshot of a restore goes offsite like any backup. */
@@ -573,6 +681,12 @@ export function snapshotsInChains(list: readonly StoredBackup[]): SnapshotInChai
     if (chain) found.push({ backupId: b.id, chain: chain.id, tx: chain.tx, timeUs: chain.time_us });
   }
   return found.sort((a, b) => a.timeUs - b.timeUs);
+}
+
+/** What a snapshot of the live database will take, with a margin (0 when it cannot be read). */
+function snapshotBytes(dbPath: string): number {
+  const bytes = databaseBytes(dbPath);
+  return bytes === null ? 0 : Math.ceil(bytes * 1.1) + 1024 * 1024;
 }
 
 async function statSize(path: string): Promise<number> {

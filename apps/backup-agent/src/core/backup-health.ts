@@ -63,6 +63,8 @@ export interface BackupHealthInput {
     readonly freeBytes: number;
     readonly totalBytes: number;
     readonly minFreeBytes: number;
+    /** What the next snapshot will take (the live database, with a margin). */
+    readonly nextSnapshotBytes: number;
   } | null;
   readonly offsite: OffsiteStatus | null;
 }
@@ -129,7 +131,8 @@ export function backupHealth(input: BackupHealthInput): BackupHealthReport {
   };
   if (input.storage) {
     const s = input.storage;
-    const ok = s.freeBytes >= s.minFreeBytes;
+    const fits = s.freeBytes >= s.nextSnapshotBytes;
+    const ok = fits && s.freeBytes >= s.minFreeBytes;
     storage = {
       path: s.path,
       free_bytes: s.freeBytes,
@@ -142,7 +145,9 @@ export function backupHealth(input: BackupHealthInput): BackupHealthReport {
       ok,
       message: ok
         ? `${mib(s.freeBytes)} free on the backup volume (${s.path}) of ${mib(s.totalBytes)}`
-        : `the backup volume (${s.path}) is nearly full: ${mib(s.freeBytes)} free, ${mib(s.minFreeBytes)} wanted; retention removes the oldest restore points to make room`,
+        : !fits
+          ? `the backup volume (${s.path}) is nearly full: the next snapshot needs about ${mib(s.nextSnapshotBytes)} and ${mib(s.freeBytes)} are free; retention removes the oldest restore points it may, then backups fail (507) until space is freed`
+          : `the backup volume (${s.path}) is nearly full: ${mib(s.freeBytes)} free, ${mib(s.minFreeBytes)} wanted (BACKUP_MIN_FREE); retention removes the oldest restore points to make room`,
     });
   }
 

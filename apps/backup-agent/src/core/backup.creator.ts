@@ -6,19 +6,22 @@ import {
   formatBackupId,
   manifestFileName,
   manifestFor,
+  parseBackupId,
   serializeManifest,
   VerifyMode,
 } from '@pra-kit/shared';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncFile, removeGently, renameDurable, sha256File, writeFileDurable } from '../infra/durable-fs';
-import { SourceCorruptError, SourceUnavailableError } from './errors';
+import { InsufficientStorageError, SourceCorruptError, SourceUnavailableError } from './errors';
 import { Clock, Logger } from './ports';
 import {
+  databaseBytes,
   describeSqliteError,
   inspectDatabase,
   isCorruptionError,
+  isNoSpaceError,
   makeStandalone,
   removeQuietly,
   snapshotDatabase,
@@ -109,6 +112,18 @@ export class BackupCreator {
       return manifest;
     } catch (err) {
       await removeQuietly(tmp, manifestPath);
+      if (isNoSpaceError(err)) {
+        const free = await statfs(backupDir).then(
+          (s) => s.bavail * s.bsize,
+          () => 0,
+        );
+        throw new InsufficientStorageError(
+          databaseBytes(dbPath) ?? 0,
+          free,
+          backupDir,
+          `a snapshot of ${dbPath} (${reason})`,
+        );
+      }
       throw err;
     }
   }
@@ -141,10 +156,19 @@ export class BackupCreator {
     return removed;
   }
 
-  /** `app-<seconds>`, or `app-<seconds>-<n>` when that second is taken: never overwrite a backup. */
+  /**
+   * `app-<seconds>`, or `app-<seconds>-<n>` after the backups already named in that second: never an
+   * existing name, and never one that sorts before a backup of the same second (retention may have
+   * freed a lower name: reusing it would make a new backup look older than one it follows).
+   */
   private nextId(at: Date): string {
     const seconds = Math.floor(at.getTime() / 1000);
-    for (let seq = 1; ; seq++) {
+    let seq = 1;
+    for (const name of readdirSync(this.options.backupDir)) {
+      const parsed = parseBackupId(name.replace(/\.(db|json|db\.tmp)$/, ''));
+      if (parsed && parsed.seconds === seconds) seq = Math.max(seq, parsed.seq + 1);
+    }
+    for (; ; seq++) {
       const id = formatBackupId(seconds, seq);
       const taken = [backupFileName(id), `${backupFileName(id)}.tmp`, manifestFileName(id)].some((n) =>
         existsSync(join(this.options.backupDir, n)),

@@ -137,3 +137,28 @@ export class EncryptionKeyError extends BackupDomainError {
 export class ChainCorruptError extends BackupDomainError {
   readonly code = 'CHAIN_CORRUPT';
 }
+
+/**
+ * The backup volume has no room for what was asked, even after retention removed the oldest restore
+ * points it may remove. Nothing partial is left behind; the next attempt succeeds once there is room.
+ */
+export class InsufficientStorageError extends BackupDomainError {
+  readonly code = 'INSUFFICIENT_STORAGE';
+  constructor(
+    readonly neededBytes: number,
+    readonly freeBytes: number,
+    readonly path: string,
+    what: string,
+  ) {
+    super(
+      `not enough space on the backup volume ${path} for ${what}: about ${mib(neededBytes)} needed, ` +
+        `${mib(freeBytes)} free after removing the restore points retention may remove. Free space ` +
+        `(a larger volume, fewer points kept with BACKUP_KEEP_*, a shorter BACKUP_PITR_WINDOW); the ` +
+        `agent tries again by itself`,
+    );
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

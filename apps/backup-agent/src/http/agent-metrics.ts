@@ -70,6 +70,29 @@ export class AgentMetrics {
     });
     this.registerOffsite(registry, agent);
     this.registerReplication(registry, agent);
+    counter(
+      registry,
+      'pra_backup_insufficient_storage_total',
+      'Backups and restores refused because the backup volume had no room, even after retention (HTTP 507)',
+      () => s.insufficientStorageTotal,
+    );
+    const storage = () => agent.storage().catch(() => null);
+    new Gauge({
+      name: 'pra_backup_volume_free_bytes',
+      help: 'Free bytes on the backup volume',
+      registers: [registry],
+      async collect() {
+        this.set((await storage())?.freeBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'pra_backup_volume_min_free_bytes',
+      help: 'Free bytes retention keeps on the backup volume (BACKUP_MIN_FREE)',
+      registers: [registry],
+      async collect() {
+        this.set((await storage())?.minFreeBytes ?? 0);
+      },
+    });
     this.skippedTicks = new Counter({
       name: 'pra_backup_skipped_total',
       help: 'Scheduled backups skipped because another backup or restore was running',

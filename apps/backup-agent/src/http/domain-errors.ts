@@ -5,6 +5,7 @@ import {
   BackupCorruptError,
   BackupNotFoundError,
   ChainCorruptError,
+  InsufficientStorageError,
   DataLossSuspectedError,
   EncryptionKeyError,
   OffsiteError,
@@ -31,6 +32,8 @@ export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof SourceCorruptError) return { status: 503, code: err.code };
   if (err instanceof DataLossSuspectedError) return { status: 409, code: err.code };
   if (err instanceof BackupConflictError) return { status: 409, code: err.code };
+  // The backup volume has no room even after retention: 507, with the bytes needed and free.
+  if (err instanceof InsufficientStorageError) return { status: 507, code: err.code };
   // The offsite store cannot be used right now (down, credentials, bucket): the request was fine.
   if (err instanceof OffsiteError) return { status: 503, code: err.code };
   // Wrong or missing S3_ENCRYPTION_KEY: 503, not 422. The backup is not corrupt (422 would send the

@@ -266,6 +266,25 @@ export function countRows(path: string): number | null {
   return readLive(path, countEvents);
 }
 
+/** Bytes a snapshot of the live database will take: its page count times its page size. */
+export function databaseBytes(path: string): number | null {
+  return readLive(
+    path,
+    (db) =>
+      Number(db.pragma('page_count', { simple: true })) * Number(db.pragma('page_size', { simple: true })),
+  );
+}
+
+/** ENOSPC from the file system, or SQLite's "database or disk is full". */
+export function isNoSpaceError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return (
+    code === 'ENOSPC' ||
+    code === 'SQLITE_FULL' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_FULL'))
+  );
+}
+
 export function pageSizeOf(path: string): number | null {
   return readLive(path, (db) => Number(db.pragma('page_size', { simple: true })));
 }

@@ -21,6 +21,8 @@ export interface ReplicationSettings {
   readonly windowMs: number;
   /** Follow the WAL (serve with BACKUP_REPLICATION=on); false: the read side only (one-shot commands). */
   readonly follow: boolean;
+  /** Space-aware retention, asked when the volume refuses a segment for lack of room. */
+  readonly onNoSpace?: (bytes: number) => Promise<void>;
 }
 
 /**

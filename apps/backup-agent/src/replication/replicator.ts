@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ChainPosition } from '@pra-kit/shared';
 import { OperationInProgressError } from '../core/errors';
+import { isNoSpaceError } from '../infra/sqlite-file';
 import { Clock, Logger } from '../core/ports';
 import { ReplicationStatus } from '../core/replication.port';
 import { ChainId, ChainManifest, ChainStore } from './chain.store';
@@ -24,6 +25,8 @@ export interface ReplicatorOptions {
   readonly retryMs?: number;
   /** How long segment writes may keep failing before the chain is given up (default 30 s). */
   readonly maxFailingMs?: number;
+  /** Asked to free room (space-aware retention) when the volume refuses a segment for lack of it. */
+  readonly onNoSpace?: (bytes: number) => Promise<void>;
 }
 
 /** How long segment writes may fail before the chain is given up (the WAL must not grow forever). */
@@ -254,7 +257,13 @@ export class Replicator {
     while (this.unwritten.length > 0) {
       const segment = this.unwritten[0];
       try {
-        await this.store.putSegment(chain.id, segment.footer.seq, segment.bytes);
+        try {
+          await this.store.putSegment(chain.id, segment.footer.seq, segment.bytes);
+        } catch (err) {
+          if (!isNoSpaceError(err) || !this.options.onNoSpace) throw err;
+          await this.options.onNoSpace(segment.bytes.length); // retention makes room, then once more
+          await this.store.putSegment(chain.id, segment.footer.seq, segment.bytes);
+        }
       } catch (err) {
         this.failingSince ??= Date.now();
         this.recordError(err, `could not write segment ${segment.footer.seq} of ${chain.id}`);

@@ -121,3 +121,36 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** A size or a share of a volume: `10%`, `50MB`, `1GiB`, `52428800` (bytes). */
+export type SizeOrShare = { readonly percent: number } | { readonly bytes: number };
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+export function readSizeOrShare(env: Env, name: string, fallback: SizeOrShare): SizeOrShare {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const share = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+  if (share && Number(share[1]) <= 90) return { percent: Number(share[1]) };
+  const size = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value);
+  const unit = size ? SIZE_UNITS[size[2].toLowerCase()] : undefined;
+  if (!size || unit === undefined) {
+    throw new ConfigError(
+      name,
+      `must be a share of the volume (10%, at most 90%) or a size (50MB, 1GiB, bytes), got ${JSON.stringify(value)}`,
+    );
+  }
+  return { bytes: Math.round(Number(size[1]) * unit) };
+}
