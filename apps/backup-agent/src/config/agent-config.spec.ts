@@ -17,6 +17,7 @@ describe('parseAgentConfig', () => {
       offsite: null, // S3_BUCKET unset: offsite copies off
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
+      minFree: { percent: 10 },
     });
   });
 
@@ -45,6 +46,8 @@ describe('parseAgentConfig', () => {
       /BACKUP_SYNC_INTERVAL must be a duration/,
     );
     expect(() => parseAgentConfig({ BACKUP_SYNC_INTERVAL: '10ms' })).toThrow(/between 100ms and 10m/);
+    expect(parseAgentConfig({ BACKUP_MIN_FREE: '64MiB' }).minFree).toEqual({ bytes: 64 * 1024 * 1024 });
+    expect(() => parseAgentConfig({ BACKUP_MIN_FREE: 'half' })).toThrow(/BACKUP_MIN_FREE must be a share/);
     expect(() => parseAgentConfig({ BACKUP_REPLICATION: 'maybe' })).toThrow(
       /BACKUP_REPLICATION must be one of on, off/,
     );
@@ -80,6 +83,7 @@ describe('parseAgentConfig', () => {
       offsite: null,
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
+      minFree: { percent: 10 },
     });
   });
 

@@ -55,7 +55,22 @@ describe('manifests', () => {
   });
 
   it('accepts fields it does not know (a later version may add some)', () => {
-    const later = { ...JSON.parse(WRITTEN), chain: { generation: 'abc' } };
+    const later = { ...JSON.parse(WRITTEN), compression: { algorithm: 'zstd' } };
     expect(parseManifest(later)).toEqual(later);
+  });
+
+  it("checks a snapshot's place in a replication chain when it has one", () => {
+    const inChain = {
+      ...JSON.parse(WRITTEN),
+      chain: { id: 'chain-1796039077780', tx: 42, time_us: 1796039077781000 },
+    };
+    expect(parseManifest(inChain)).toEqual(inChain);
+    for (const chain of [
+      { id: '../x', tx: 1, time_us: 1 },
+      { id: 'chain-1796039077780', tx: -1, time_us: 1 },
+      'chain',
+    ]) {
+      expect(parseManifest({ ...JSON.parse(WRITTEN), chain })).toBeNull();
+    }
   });
 });

@@ -1,4 +1,14 @@
-import { ConfigError, readBool, readEnum, readInt, readPort, readString } from './env';
+import {
+  ConfigError,
+  formatDuration,
+  readBool,
+  readDuration,
+  readEnum,
+  readInt,
+  readPort,
+  readSizeOrShare,
+  readString,
+} from './env';
 
 describe('env readers', () => {
   it('returns the fallback for unset or blank values', () => {
@@ -25,5 +35,28 @@ describe('env readers', () => {
   ])('names the variable in the error (%#)', (fn, message) => {
     expect(fn).toThrow(ConfigError);
     expect(fn).toThrow(message);
+  });
+});
+
+describe('durations and sizes', () => {
+  it('reads a duration with a unit, or plain seconds, and names the variable otherwise', () => {
+    expect(readDuration({ D: '500ms' }, 'D', 1)).toBe(500);
+    expect(readDuration({ D: '1.5s' }, 'D', 1)).toBe(1500);
+    expect(readDuration({ D: '2' }, 'D', 1)).toBe(2000);
+    expect(readDuration({ D: '24h' }, 'D', 1)).toBe(86_400_000);
+    expect(readDuration({}, 'D', 7)).toBe(7);
+    expect(() => readDuration({ D: 'soon' }, 'D', 1)).toThrow(/D must be a duration like 500ms/);
+    expect(() => readDuration({ D: '1ms' }, 'D', 1, { minMs: 100 })).toThrow(/between 100ms and/);
+    expect(formatDuration(90_000)).toBe('1.5m');
+  });
+
+  it('reads a share of a volume or a size', () => {
+    expect(readSizeOrShare({ F: '15%' }, 'F', { percent: 10 })).toEqual({ percent: 15 });
+    expect(readSizeOrShare({ F: '50MB' }, 'F', { percent: 10 })).toEqual({ bytes: 50_000_000 });
+    expect(readSizeOrShare({ F: '1GiB' }, 'F', { percent: 10 })).toEqual({ bytes: 1024 ** 3 });
+    expect(readSizeOrShare({ F: '4096' }, 'F', { percent: 10 })).toEqual({ bytes: 4096 });
+    expect(readSizeOrShare({}, 'F', { percent: 10 })).toEqual({ percent: 10 });
+    expect(() => readSizeOrShare({ F: '95%' }, 'F', { percent: 10 })).toThrow(/at most 90%/);
+    expect(() => readSizeOrShare({ F: 'lots' }, 'F', { percent: 10 })).toThrow(/F must be a share/);
   });
 });
