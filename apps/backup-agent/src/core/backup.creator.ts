@@ -93,7 +93,9 @@ export class BackupCreator {
       const [sha256, { size }] = await Promise.all([sha256File(tmp), stat(tmp)]);
       const manifest = manifestFor({
         id,
-        createdAt: started,
+        // In a chain, the snapshot is the state at the instant its read transaction opened (a few ms
+        // after `started`): that instant is when it was taken, and where its restorable range begins.
+        createdAt: chain ? new Date(Math.floor((chain as ChainPosition).time_us / 1000)) : started,
         size,
         sha256,
         facts: inspection.facts,
