@@ -21,13 +21,17 @@ Commands:
                                  (needs continuous replication)
           [--offline]            the API is stopped: replace the file (copy, fsync, rename)
                                  instead of restoring online into the live database
-          [--from local|s3]      take the backup from the local directory or the offsite copy
+          [--from local|s3]      take the backup (or the chain) from the local directory or the
+                                 bucket (both volumes lost)
           [--dry-run]            say what would happen, change nothing
+          [--allow-gap]          an instant after a missing segment: restore up to the gap
+                                 (and say where it stopped) instead of refusing
   verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
                                  (a backup without manifest gets one if it passes)
   list [--json]                  list the restore points, newest first
 
-  --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID));
+  --id "" or --id latest means the newest restorable point: with continuous replication, the
+  end of the newest chain (for a Job's $(BACKUP_ID));
   --at "" means no instant (for a Job's $(BACKUP_AT)): a Job can pass both, one of them empty.
   Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
 

@@ -7,9 +7,10 @@ interface RestoreOptions {
   readonly offline: boolean;
   readonly from: 'local' | 's3' | undefined;
   readonly dryRun: boolean;
+  readonly allowGap: boolean;
 }
 
-/** `restore --id <id> | --latest | --at <instant> [--offline] [--from local|s3] [--dry-run]` */
+/** `restore --id <id> | --latest | --at <instant> [--offline] [--from local|s3] [--dry-run] [--allow-gap]` */
 export const restoreCommand: AgentCommand<RestoreOptions> = {
   name: 'restore',
   options: {
@@ -19,6 +20,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
     offline: { type: 'boolean' },
     from: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'allow-gap': { type: 'boolean' },
   },
   parse(values) {
     const from = values['from'];
@@ -29,6 +31,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       offline: values['offline'] === true,
       from,
       dryRun: values['dry-run'] === true,
+      allowGap: values['allow-gap'] === true,
     };
   },
   async run(options, { agent, io }) {
@@ -37,6 +40,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       mode: options.offline ? 'offline' : 'online',
       dryRun: options.dryRun,
       from: options.from,
+      allowGap: options.allowGap,
     });
     io.out(JSON.stringify(result, null, 2));
     return EXIT.ok;
