@@ -63,10 +63,17 @@ export async function runDrill(
   try {
     await sleep(options.warmupSeconds * 1000);
     let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
-    // With continuous replication (and the backup volume kept), every write is on the backup volume
-    // within the sync interval: no snapshot has to be waited for.
-    const replicated = !scenario.needsOffsite && (await replicationFollows(target));
-    if (replicated) {
+    // With continuous replication, every write is on the backup volume within the sync interval,
+    // and in the bucket within S3_SYNC_INTERVAL when the agent copies its chains there: no snapshot
+    // has to be waited for.
+    const health = await replicationHealth(target);
+    const replicated = scenario.needsOffsite
+      ? health?.replication.enabled === true && !!health.offsite?.segments
+      : health?.replication.enabled === true;
+    if (replicated && scenario.needsOffsite) {
+      timeline.mark('replication', 'continuous, and copied to the bucket every S3_SYNC_INTERVAL');
+      await waitForOffsiteReplicationAfter(target, writingFrom, timeline, timeoutMs);
+    } else if (replicated) {
       timeline.mark('replication', 'continuous: each write on the backup volume within the sync interval');
       await waitForReplicationAfter(target, writingFrom, timeline, timeoutMs);
     }
@@ -219,12 +226,34 @@ const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'p
 interface HealthReport {
   rpo: { objective_seconds: number };
   replication: { enabled: boolean; state: string; durable_until: string | null };
+  offsite: { segments: { lag_seconds: number } | null } | null;
 }
 
-/** Whether the agent follows the WAL (continuous replication); false for an agent without it. */
-async function replicationFollows(target: DrillTarget): Promise<boolean> {
+/** The agent's backup health report; null for an agent without one (no continuous replication). */
+async function replicationHealth(target: DrillTarget): Promise<HealthReport | null> {
   const res = await http<HealthReport>(`${target.agentUrl()}/health/backups`);
-  return res.status === 200 && res.body.replication?.enabled === true;
+  return res.status === 200 && res.body.replication ? res.body : null;
+}
+
+/** Waits until the bucket restores up to a moment after `after` (its copy of a chain holds drill writes). */
+async function waitForOffsiteReplicationAfter(
+  target: DrillTarget,
+  after: number,
+  timeline: Timeline,
+  timeoutMs: number,
+): Promise<void> {
+  await pollUntil(
+    'the bucket to hold drill writes',
+    async () => {
+      const chains = await httpOk<{ offsite?: { to: string } | null }[]>(`${target.agentUrl()}/chains`);
+      return chains.some((c) => c.offsite && Date.parse(c.offsite.to) > after + 500) ? true : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      onWait: (ms) => timeline.progress(`the bucket has no drill write yet, ${Math.round(ms / 1000)}s`),
+    },
+  );
 }
 
 async function rpoObjective(target: DrillTarget): Promise<number> {
