@@ -21,6 +21,8 @@ mkdirSync(runDir, { recursive: true });
 const env = {
   DB_PATH: join(varDir, 'data', 'app.db'),
   BACKUP_DIR: join(varDir, 'backup'),
+  // the console lists the drills' reports (make drill-pca, make drill-pra write them there)
+  DRILL_REPORTS_DIR: join(varDir, 'drills'),
   API_HOST: '127.0.0.1',
   AGENT_HOST: '127.0.0.1',
   API_PORT: '8080',
@@ -116,6 +118,7 @@ process.stdout.write(`
   pra-kit is running locally (Ctrl-C to stop)
     API           http://127.0.0.1:${env.API_PORT}    try: curl 'http://127.0.0.1:${env.API_PORT}/add?message=test'
     backup agent  http://127.0.0.1:${env.AGENT_PORT}    try: curl http://127.0.0.1:${env.AGENT_PORT}/backups
+    console       http://127.0.0.1:${env.AGENT_PORT}/   restore points, health, restores, drills, in a browser
     database      ${env.DB_PATH}
     backups       ${env.BACKUP_DIR}
 

@@ -15,6 +15,8 @@ describe('parseAgentConfig', () => {
       backupOnStart: false, // the first chain's base snapshot is the backup taken at start
       logLevel: 'log',
       offsite: null, // S3_BUCKET unset: offsite copies off
+      consoleDir: undefined, // found beside main.js or in dist/apps/console
+      drillReportsDir: undefined, // GET /drills lists nothing
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
       minFree: { percent: 10 },
@@ -68,6 +70,8 @@ describe('parseAgentConfig', () => {
       BACKUP_KEEP_WEEKLY: '2',
       BACKUP_ON_START: 'false',
       LOG_LEVEL: 'debug',
+      CONSOLE_DIR: '/srv/console',
+      DRILL_REPORTS_DIR: 'var/drills',
     });
     expect(config).toEqual({
       dbPath: 'var/data/app.db',
@@ -81,6 +85,8 @@ describe('parseAgentConfig', () => {
       backupOnStart: false,
       logLevel: 'debug',
       offsite: null,
+      consoleDir: '/srv/console',
+      drillReportsDir: 'var/drills',
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
       minFree: { percent: 10 },

@@ -34,6 +34,10 @@ export interface AgentConfig {
   readonly logLevel: LogLevelName;
   /** Offsite copies to S3/MinIO; null when S3_BUCKET is unset (off). */
   readonly offsite: OffsiteSettings | null;
+  /** The built console (CONSOLE_DIR); undefined: found beside main.js or in dist/apps/console. */
+  readonly consoleDir: string | undefined;
+  /** Where the drill writes its reports (DRILL_REPORTS_DIR), listed by GET /drills; undefined: none. */
+  readonly drillReportsDir: string | undefined;
   /** Continuous replication of the WAL (serve only: a one-shot command never follows it). */
   readonly replication: ReplicationConfig;
   /** BACKUP_RPO_OBJECTIVE: what the newest restorable instant's age is compared with (seconds). */
@@ -88,6 +92,8 @@ export function parseAgentConfig(env: Env): AgentConfig {
     backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
     logLevel: readLogLevel(env),
     offsite: parseOffsite(env),
+    consoleDir: readOptionalString(env, 'CONSOLE_DIR'),
+    drillReportsDir: readOptionalString(env, 'DRILL_REPORTS_DIR'),
     replication,
     minFree: readSizeOrShare(env, 'BACKUP_MIN_FREE', { percent: 10 }),
     rpoObjectiveSeconds:

@@ -11,6 +11,8 @@ import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
 import { ChainsController } from './chains.controller';
 import { BearerTokenGuard } from './bearer-token.guard';
+import { ConsoleController } from './console.controller';
+import { DrillsController } from './drills.controller';
 import { HealthController } from './health.controller';
 import { OffsiteLifecycle } from './offsite.lifecycle';
 import { ReplicationLifecycle } from './replication.lifecycle';
@@ -38,6 +40,8 @@ export class AgentModule {
         ChainsController,
         RestoreController,
         MetricsController,
+        DrillsController,
+        ConsoleController,
       ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
