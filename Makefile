@@ -9,7 +9,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 NX := npx nx
 
-.PHONY: help install build dev test lint format drill-pca drill-pra drill bench
+.PHONY: help install build dev test chromium screenshots lint format drill-pca drill-pra drill bench
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,17 +23,27 @@ install: ## install dependencies if missing or out of date
 	  npm ci --no-audit --no-fund && echo "$(LOCK_HASH)" > node_modules/.installed; \
 	fi
 
-build: install ## build the API and the agent into dist/
-	@echo "==> building dist/apps/api/main.js and dist/apps/backup-agent/main.js"
+build: install ## build the API, the agent, the console and the drill into dist/
+	@echo "==> building dist/apps/api, dist/apps/backup-agent, dist/apps/console and dist/apps/drill"
 	$(NX) run-many -t build --outputStyle=static
 
 dev: build ## run API (:8080) and agent (:8081) locally, data under ./var
 	node tools/dev.mjs
 
-test: install ## run every test (format, lint, unit, in-process HTTP, real processes)
+test: install chromium ## run every test (format, lint, unit, in-process HTTP, real processes, a browser)
 	@echo "==> format (prettier --check), lint and tests"
 	npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 	$(NX) run-many -t lint test --parallel=1 --outputStyle=static
+
+# The console's browser test drives Debian's Chromium with playwright-core (which downloads nothing).
+CHROMIUM ?= /usr/bin/chromium
+
+chromium: ## install Debian's Chromium for the console's browser test, if it is missing
+	@test -x $(CHROMIUM) || { echo "==> installing chromium (apt) for the console's browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+screenshots: install chromium ## the console's browser test, writing its screenshots (the README's) to docs/screenshots
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(NX) test console --skip-nx-cache --outputStyle=static
 
 lint: install ## lint only
 	$(NX) run-many -t lint --outputStyle=static
