@@ -150,6 +150,7 @@ export async function runDrill(
       attempts: writer.attempts,
       failures: Object.fromEntries(writer.failures),
       acks: writer.acks,
+      refusals: writer.refusals,
       stored,
       backupAtFault,
       restored,

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DrillOptions, parseDrillArgs, USAGE } from './drill-options';
 import { runDrill } from './drill-runner';
 import { formatMarkdown, formatTable } from './report/report-format';
+import { renderTimelineSvg } from './report/timeline-svg';
 import { SCENARIOS } from './scenarios/scenarios';
 import { createTarget } from './targets/create-target';
 import { Timeline } from './timeline';
@@ -52,9 +53,10 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, `${runId}-${options.scenario}-${options.target}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${base}.md`, formatMarkdown(report));
+  writeFileSync(`${base}.svg`, renderTimelineSvg(report));
+  writeFileSync(`${base}.md`, formatMarkdown(report, `${basename(base)}.svg`));
   if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(`\n${formatTable(report)}\n\n  reports: ${base}.json, ${base}.md\n`);
+  else process.stdout.write(`\n${formatTable(report)}\n\n  reports: ${base}.json, ${base}.md, ${base}.svg\n`);
   return report.passed ? 0 : 1;
 }
 

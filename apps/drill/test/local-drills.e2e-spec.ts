@@ -27,6 +27,15 @@ function runDrill(
       const json = files.find((f) => f.endsWith('.json'));
       const report = json ? JSON.parse(readFileSync(join(out.path, json), 'utf8')) : {};
       expect(files.filter((f) => f.endsWith('.md'))).toHaveLength(json ? 1 : 0);
+      // The SVG timeline beside them, referenced by the Markdown report.
+      const svg = files.find((f) => f.endsWith('.svg'));
+      expect(Boolean(svg)).toBe(Boolean(json));
+      if (svg) {
+        expect(readFileSync(join(out.path, svg), 'utf8')).toMatch(
+          /^<svg [\s\S]*>FAULT<\/text>[\s\S]*<\/svg>\n$/,
+        );
+        expect(readFileSync(join(out.path, svg.replace(/\.svg$/, '.md')), 'utf8')).toContain(`](${svg})`);
+      }
       out.remove();
       resolve({ code, stdout, stderr, report });
     });
@@ -104,6 +113,12 @@ describe('drills on the local target', () => {
     expect(report.writes.lost_after_fault).toBe(0);
     expect(report.rpo_ms).toBeGreaterThan(0);
     expect(report.rpo_ms).toBeLessThanOrEqual(report.backup_at_fault.age_at_fault_ms + 100);
+    // The chart behind the SVG timeline: every acknowledged write in a bucket, kept or lost.
+    const sum = (k: string) =>
+      report.chart.buckets.reduce((n: number, b: Record<string, number>) => n + b[k], 0);
+    expect(sum('kept') + sum('lost')).toBe(report.writes.acknowledged);
+    expect(sum('lost')).toBe(report.writes.lost);
+    expect(sum('kept') + sum('lost') + sum('refused')).toBeGreaterThanOrEqual(report.writes.attempted);
   });
 
   it('point-in-time (PRA): restored online to an instant chosen while writing: exactly the writes up to it', async () => {
