@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Layout, makeLayout, startTestAgent } from './support/agent-harness';
 
 const TOKEN = 'test-token-0123456789abcdef';
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg"><text>FAULT</text></svg>\n';
 
 /** A console folder as `nx build console` writes it: index.html and a flat assets/ folder. */
 function writeConsole(dir: string): void {
@@ -63,6 +64,8 @@ describe('the console and the drill reports, on the agent port', () => {
       report('2026-11-30T12:15:02.000Z', { target: 'podman', passed: false }),
     );
     writeFileSync(join(drills.path, '20261130-121502-data-loss-podman.md'), '# the Markdown report');
+    writeFileSync(join(drills.path, '20261130-121502-data-loss-podman.svg'), SVG);
+    symlinkSync('/etc/passwd', join(drills.path, '20261130-104834-pod-loss-local.svg'));
     writeFileSync(join(drills.path, '20261130-130000-data-loss-local.json'), '{"run_id": "half writt');
     writeFileSync(join(drills.path, 'notes.json'), report('2026-11-30T13:00:00.000Z'));
     symlinkSync('/etc/passwd', join(drills.path, '20261130-140000-data-loss-local.json'));
@@ -145,9 +148,34 @@ describe('the console and the drill reports, on the agent port', () => {
         rpo_ms: 310,
         writes: { acknowledged: 150, lost: 7, attempted: 173 },
         objectives: { rtoSeconds: 30, missed: [] },
+        timeline_svg: true,
       },
       expect.objectContaining({ name: '20261130-104834-pod-loss-local', scenario: 'pod-loss', passed: true }),
     ]);
+  });
+
+  it('GET /drills/<name>/timeline.svg is the SVG the drill wrote, and only that', async () => {
+    const res = await agent.http().get('/drills/20261130-121502-data-loss-podman/timeline.svg').expect(200);
+    expect(res.headers['content-type']).toBe('image/svg+xml');
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(String(res.body)).toBe(SVG);
+    // A symlink out of the folder, a report without SVG: not found. A name that is not one: 400.
+    for (const name of ['20261130-104834-pod-loss-local', '20261130-130000-data-loss-local']) {
+      expect((await agent.http().get(`/drills/${name}/timeline.svg`).expect(404)).body.code).toBe(
+        'DRILL_NOT_FOUND',
+      );
+    }
+    for (const name of [
+      '..%2f..%2fetc%2fpasswd',
+      '%2e%2e',
+      'notes',
+      '20261130-121502-data-loss-podman.svg',
+    ]) {
+      const refused = (await agent.http().get(`/drills/${name}/timeline.svg`).expect(400)).body;
+      expect(refused).toMatchObject({ statusCode: 400, code: 'INVALID_DRILL_NAME' });
+      expect(refused.message).toMatch(/is not a drill name: it looks like 20261130-104834-data-loss-local/);
+    }
   });
 });
 
@@ -162,6 +190,7 @@ describe('the agent without a built console or drill reports', () => {
       expect(res.body).toMatchObject({ code: 'CONSOLE_NOT_BUILT' });
       expect(res.body.message).toContain(`CONSOLE_DIR=${empty.path} holds no index.html`);
       expect((await agent.http().get('/drills').expect(200)).body).toEqual([]);
+      await agent.http().get('/drills/20261130-121502-data-loss-local/timeline.svg').expect(404);
       // The rest of the agent does not depend on the console.
       await agent.http().get('/backups').expect(200);
     } finally {

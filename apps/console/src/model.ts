@@ -97,6 +97,8 @@ export interface DrillSummary {
     readonly rpoSeconds?: number;
     readonly maxLost?: number;
   };
+  /** The drill wrote an SVG timeline: `GET /drills/<name>/timeline.svg`. */
+  readonly timelineSvg: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -290,6 +292,7 @@ export function parseDrills(json: unknown): DrillSummary[] {
       acknowledged: num(writes['acknowledged']) ?? 0,
       lost: num(writes['lost']) ?? 0,
       objectives: { ...objective('rtoSeconds'), ...objective('rpoSeconds'), ...objective('maxLost') },
+      timelineSvg: v['timeline_svg'] === true,
     });
   }
   return drills.sort((a, b) => b.startedAt - a.startedAt);

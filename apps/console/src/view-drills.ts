@@ -99,6 +99,22 @@ export function renderDrills(drills: readonly DrillSummary[] | null, now: number
         ),
         h('p', { class: 'muted small' }, `${formatTime(d.startedAt, now)} · ${d.name}`),
         chart(d, now),
+        d.timelineSvg
+          ? h(
+              'a',
+              {
+                class: 'drill-timeline',
+                href: `/drills/${encodeURIComponent(d.name)}/timeline.svg`,
+                target: '_blank',
+                rel: 'noopener',
+              },
+              h('img', {
+                src: `/drills/${encodeURIComponent(d.name)}/timeline.svg`,
+                alt: `Timeline of the ${d.scenario} drill: writes kept, lost and refused, the fault, the restore, the first read and write`,
+                loading: 'lazy',
+              }),
+            )
+          : null,
       ),
     ),
   );

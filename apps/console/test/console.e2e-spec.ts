@@ -228,6 +228,14 @@ describe('the console in a browser', () => {
     expect(await drill.locator('svg').getAttribute('aria-label')).toMatch(
       /RTO .* \(first read\).*RPO .*acknowledged writes lost/,
     );
+    // The drill's own SVG timeline, served by the agent, shown as an image.
+    const image = drill.locator('img');
+    await until(
+      async () =>
+        (await image.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0))) > 0,
+      'the drill timeline',
+    );
+    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(960);
     await shot('console-overview');
   });
 

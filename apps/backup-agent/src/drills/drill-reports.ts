@@ -20,10 +20,13 @@ export interface DrillReportSummary {
   readonly rpo_ms: number | null;
   readonly writes: { readonly acknowledged: number; readonly lost: number; readonly attempted: number };
   readonly objectives: Record<string, unknown>;
+  /** The drill wrote its SVG timeline beside the report: GET /drills/<name>/timeline.svg. */
+  readonly timeline_svg: boolean;
 }
 
-/** `20261130-104834-data-loss-local.json`: what the drill names its reports. */
-export const REPORT_NAME = /^(\d{8}-\d{6})-([a-z][a-z-]{0,39})-([a-z0-9]{1,20})\.json$/;
+/** `20261130-104834-data-loss-local`: what the drill names a run's files (.json, .md, .svg). */
+export const DRILL_NAME = /^\d{8}-\d{6}-[a-z][a-z-]{0,39}-[a-z0-9]{1,20}$/;
+const REPORT_FILE = /^(\d{8}-\d{6}-[a-z][a-z-]{0,39}-[a-z0-9]{1,20})\.json$/;
 
 const MAX_REPORT_BYTES = 4 * 1024 * 1024;
 
@@ -38,13 +41,13 @@ export async function listDrillReports(dir: string | undefined, limit = 20): Pro
     throw err;
   }
   const reports = names
-    .filter((n) => REPORT_NAME.test(n))
+    .filter((n) => REPORT_FILE.test(n))
     .sort()
     .reverse();
   const out: DrillReportSummary[] = [];
   for (const name of reports) {
     if (out.length >= limit) break;
-    const summary = await readSummary(join(dir, name), name);
+    const summary = await readSummary(join(dir, name), name, names.includes(name.replace(/\.json$/, '.svg')));
     if (summary) out.push(summary);
   }
   return out;
@@ -56,10 +59,9 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** A report's summary; null for a file that is not one (half written, or something else). */
-async function readSummary(path: string, name: string): Promise<DrillReportSummary | null> {
+async function readSummary(path: string, name: string, svg: boolean): Promise<DrillReportSummary | null> {
   try {
-    const stat = await lstat(path);
-    if (!stat.isFile() || stat.size > MAX_REPORT_BYTES) return null;
+    if (!(await isSmallFile(path))) return null;
     const r = obj(JSON.parse(await readFile(path, 'utf8')));
     const startedAt = str(r['started_at']);
     if (!startedAt || !str(r['scenario'])) return null;
@@ -82,8 +84,40 @@ async function readSummary(path: string, name: string): Promise<DrillReportSumma
         attempted: num(writes['attempted']) ?? 0,
       },
       objectives: obj(r['objectives']),
+      timeline_svg: svg,
     };
   } catch {
     return null;
+  }
+}
+
+/**
+ * The SVG timeline of one drill, by its name (validated first: InvalidDrillNameError); null when
+ * there is none. Only a regular file of the reports' folder is read.
+ */
+export async function readDrillTimeline(dir: string | undefined, name: string): Promise<Buffer | null> {
+  if (!DRILL_NAME.test(name)) throw new InvalidDrillNameError(name);
+  if (dir === undefined) return null;
+  const path = join(dir, `${name}.svg`);
+  return (await isSmallFile(path)) ? readFile(path) : null;
+}
+
+/** A drill name that is not one (`../../etc/passwd`, `a/b`): refused before any filesystem call. */
+export class InvalidDrillNameError extends Error {
+  readonly code = 'INVALID_DRILL_NAME';
+  constructor(name: string) {
+    super(
+      `"${name.slice(0, 80)}" is not a drill name: it looks like 20261130-104834-data-loss-local (GET /drills lists them)`,
+    );
+    this.name = 'InvalidDrillNameError';
+  }
+}
+
+async function isSmallFile(path: string): Promise<boolean> {
+  try {
+    const stat = await lstat(path);
+    return stat.isFile() && stat.size <= MAX_REPORT_BYTES;
+  } catch {
+    return false;
   }
 }
