@@ -131,11 +131,12 @@ describe('healthFromReport (GET /health/backups)', () => {
       rpo: { objective_seconds: 1, newest_restorable_at: ago(0.4), age_seconds: 0.4, ok: true },
       replication: {
         enabled: true,
-        state: 'live',
+        state: 'following',
         chain: 'c1',
         lag_seconds: 0.4,
         durable_until: ago(0.4),
-        last_break: null,
+        last_break: { reason: 'the WAL restarted', at: ago(600) },
+        last_error: null,
       },
       backups: {
         last_success_at: ago(30),
@@ -160,7 +161,7 @@ describe('healthFromReport (GET /health/backups)', () => {
       source: 'report',
       lastError: { message: 'corrupt', code: 'SOURCE_DATABASE_CORRUPT', at: NOW - 60_000 },
       offsite: { status: 'ok', pending: 3, lagMs: 300_000, backlogBytes: 48_000, error: null },
-      replication: { enabled: true, state: 'live', lagMs: 400, lastBreak: null },
+      replication: { enabled: true, state: 'following', lagMs: 400, lastBreak: 'the WAL restarted' },
       storage: { freeBytes: 5_000_000, totalBytes: 200_000_000, minFreeBytes: 10_000_000, ok: false },
     });
     expect(h.freshness).toMatchObject({ objectiveMs: 1000, ageMs: 400, ok: true });

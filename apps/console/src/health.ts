@@ -52,10 +52,10 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const seconds = (v: unknown): number | null => (num(v) === null ? null : (num(v) as number) * 1000);
 
-/** Text of an error that may be a string or `{code, message}`. */
+/** Text of an error that may be a string, `{code, message}` or `{reason, at}`. */
 function errorText(v: unknown): string | null {
   const o = obj(v);
-  return o ? str(o['message']) : str(v);
+  return o ? (str(o['message']) ?? str(o['reason'])) : str(v);
 }
 
 /** The agent's report, `GET /health/backups` (always 200). */
@@ -99,7 +99,7 @@ export function healthFromReport(json: unknown): HealthView {
           enabled: replication['enabled'] === true,
           state: str(replication['state']),
           lagMs: seconds(replication['lag_seconds']),
-          lastBreak: errorText(replication['last_break']),
+          lastBreak: errorText(replication['last_error']) ?? errorText(replication['last_break']),
         }
       : null,
     storage:
@@ -201,7 +201,12 @@ export function healthFromParts(input: {
     lastError: lastErrorText ? { message: lastErrorText, code: null, at: null } : null,
     offsite,
     replication: ranges.length
-      ? { enabled: true, state: ranges.some((r) => r.live) ? 'live' : 'ended', lagMs: null, lastBreak: null }
+      ? {
+          enabled: true,
+          state: ranges.some((r) => r.live) ? 'following' : 'ended',
+          lagMs: null,
+          lastBreak: null,
+        }
       : null,
     storage: null,
     conditions: [],

@@ -109,6 +109,14 @@ describe('parseRanges (GET /chains)', () => {
           bytes: 100,
         },
         { id: 'bad', status: 'ended', from: '2026-11-22T09:40:00Z', to: '2026-11-22T09:00:00Z' },
+        {
+          id: 'pruned',
+          status: 'ended',
+          started_at: '2026-11-22T08:00:00Z',
+          from: null,
+          to: null,
+          snapshots: [],
+        },
       ],
       NOW,
     );

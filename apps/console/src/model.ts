@@ -168,7 +168,8 @@ export function parseRanges(json: unknown, now: number): RestorableRange[] {
     if (!isObject(v)) continue;
     const id = str(v['id']);
     const live = v['status'] === 'live';
-    const from = instant(v['from']) ?? instant(v['started_at']);
+    // (a chain whose `from` is null has no snapshot left to start from: nothing to restore)
+    const from = instant(v['from']);
     const to = live ? Math.max(now, instant(v['to']) ?? now) : instant(v['to']);
     if (!id || from === null || to === null || to < from) continue;
     ranges.push({

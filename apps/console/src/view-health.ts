@@ -86,7 +86,7 @@ export function renderHealthCards(health: HealthView | null): Child {
       ? card('Replication', 'off', 'off', 'restore points are the backups only')
       : card(
           'Replication',
-          r.state === 'live' || r.state === 'streaming' ? 'good' : 'warn',
+          r.state === 'following' ? 'good' : 'warn',
           r.lagMs === null ? (r.state ?? 'on') : `${formatDuration(r.lagMs)} behind`,
           [r.state ? `state ${r.state}` : null, r.lastBreak ? `; last break: ${r.lastBreak}` : null],
         );
