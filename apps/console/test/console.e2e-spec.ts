@@ -75,8 +75,12 @@ describe('the console in a browser', () => {
     taken.push({ id: manifest.id, rows: manifest.rows });
     return manifest;
   };
-  const shot = (name: string, fullPage = true) =>
-    page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
+  /** The whole page, or the part that shows a step (the list and the restore panel). */
+  const shot = (name: string, part: 'page' | 'viewport' | 'restore' = 'page') => {
+    const path = join(SCREENSHOTS, `${name}.png`);
+    if (part === 'restore') return page.locator('.columns').screenshot({ path });
+    return page.screenshot({ path, fullPage: part === 'page' });
+  };
   const restorePanel = () => page.locator('#restore-body');
   const rowsIn = (field: string) => restorePanel().locator(`[data-field="${field}"]`).innerText();
 
@@ -246,7 +250,7 @@ describe('the console in a browser', () => {
     await dialog.waitFor();
     // The agent's own sentence, not a console-made one.
     expect(await dialog.innerText()).toContain('this route requires "Authorization: Bearer <BACKUP_TOKEN>"');
-    await shot('console-token', false); // a modal: the viewport is what a person sees
+    await shot('console-token', 'viewport'); // a modal: the viewport is what a person sees
     await page.keyboard.press('Escape');
     const status = page.locator('#backup-status');
     await status.getByRole('alert').waitFor();
@@ -285,7 +289,7 @@ describe('the console in a browser', () => {
     expect(await rowsIn('rows-after')).toBe(`3 (${rowsBefore - 3} fewer)`);
     expect(await rowsIn('mode')).toMatch(/^online/);
     expect(await count()).toBe(rowsBefore); // a dry run changes nothing
-    await shot('console-dry-run');
+    await shot('console-dry-run', 'restore');
 
     await restorePanel()
       .getByRole('button', { name: `Restore ${oldest.id}` })
@@ -299,7 +303,7 @@ describe('the console in a browser', () => {
     const snapshot = (await points()).find((p) => p.id === safety);
     expect(snapshot).toMatchObject({ reason: 'pre-restore', rows: rowsBefore });
     await page.locator(`tr[data-point="${safety}"]`).waitFor(); // listed as a safety snapshot
-    await shot('console-restored');
+    await shot('console-restored', 'restore');
 
     await restorePanel()
       .getByRole('button', { name: `Undo: restore ${safety}` })
@@ -327,7 +331,7 @@ describe('the console in a browser', () => {
     expect(text).toContain('422 BACKUP_CORRUPT');
     expect(text).toContain('Nothing was changed. Choose another restore point.');
     expect(await count()).toBe(rowsBefore);
-    await shot('console-refused');
+    await shot('console-refused', 'restore');
     await restorePanel().getByRole('button', { name: 'Choose another point' }).click();
   });
 
