@@ -75,6 +75,7 @@ export class ConsoleApp {
   private readonly missing = new Set<string>();
   private refreshes = 0;
   private refreshing: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
   private backupTicker: number | null = null;
   /** The token dialog is open (a request waits for it). */
   private prompting = false;
@@ -114,7 +115,19 @@ export class ConsoleApp {
     return Date.now() + this.clockOffset;
   }
 
-  refresh(): Promise<void> {
+  /**
+   * Reads the agent again. The timer's refresh is skipped while one runs; after an action
+   * (`afterChange`), one more starts when the running one is done, so the page never keeps a state
+   * read before the change.
+   */
+  refresh(afterChange = false): Promise<void> {
+    if (this.refreshing && afterChange) {
+      this.queued ??= this.refreshing.then(() => {
+        this.queued = null;
+        return this.refresh();
+      });
+      return this.queued;
+    }
     this.refreshing ??= this.load().finally(() => (this.refreshing = null));
     return this.refreshing;
   }
@@ -201,7 +214,7 @@ export class ConsoleApp {
       this.backupTicker = null;
     }
     this.renderBackup();
-    await this.refresh();
+    await this.refresh(true);
   }
 
   /** Moves the restore flow on; false when the event did not fit the state (nothing to do). */
@@ -243,7 +256,7 @@ export class ConsoleApp {
     } catch (err) {
       this.dispatch({ type: 'failed', error: this.errorBody(err) });
     }
-    await this.refresh();
+    await this.refresh(true);
   }
 
   private async undo(): Promise<void> {
@@ -257,7 +270,7 @@ export class ConsoleApp {
     } catch (err) {
       this.dispatch({ type: 'failed', error: this.errorBody(err) });
     }
-    await this.refresh();
+    await this.refresh(true);
   }
 
   private chooseInstant(text: string): void {
