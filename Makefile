@@ -35,11 +35,12 @@ test: install chromium ## run every test (format, lint, unit, in-process HTTP, r
 	npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 	$(NX) run-many -t lint test --parallel=1 --outputStyle=static
 
-# The console's browser test drives Debian's Chromium with playwright-core (which downloads nothing).
-CHROMIUM ?= /usr/bin/chromium
+# The console's browser test drives Debian's Chromium with playwright-core (which downloads nothing);
+# CHROMIUM_PATH=/path/to/chrome uses another Chromium-based browser instead.
+export CHROMIUM_PATH ?= /usr/bin/chromium
 
 chromium: ## install Debian's Chromium for the console's browser test, if it is missing
-	@test -x $(CHROMIUM) || { echo "==> installing chromium (apt) for the console's browser test"; \
+	@test -x $(CHROMIUM_PATH) || { echo "==> installing chromium (apt) for the console's browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 screenshots: install chromium ## the console's browser test, writing its screenshots (the README's) to docs/screenshots
