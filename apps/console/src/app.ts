@@ -22,6 +22,7 @@ import {
 } from './model';
 import {
   IDLE,
+  instantTarget,
   isBusy,
   nextRestoreState,
   RestoreEvent,
@@ -274,16 +275,14 @@ export class ConsoleApp {
   }
 
   private chooseInstant(text: string): void {
-    const value = text.trim();
-    const unix = /^\d{9,11}$/.test(value);
-    const zoned = /(Z|[+-]\d\d:?\d\d)$/i.test(value) && !Number.isNaN(Date.parse(value));
-    if (!unix && !zoned) {
-      this.instantError = `"${value}" is not an instant: write it in ISO-8601 with a zone, like 2026-11-22T10:15:00Z, or in unix seconds.`;
+    const target = instantTarget(text);
+    if (typeof target === 'string') {
+      this.instantError = target;
       this.renderRestoreFlow();
       return;
     }
     this.instantError = null;
-    this.dispatch({ type: 'choose', target: { kind: 'instant', at: value } });
+    this.dispatch({ type: 'choose', target });
   }
 
   private say(text: string): void {

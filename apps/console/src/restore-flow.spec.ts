@@ -1,5 +1,12 @@
 import type { RestoreAnswer } from './model';
-import { IDLE, nextRestoreState, RestoreEvent, RestoreState, restorePath } from './restore-flow';
+import {
+  IDLE,
+  instantTarget,
+  nextRestoreState,
+  RestoreEvent,
+  RestoreState,
+  restorePath,
+} from './restore-flow';
 
 const answer = (over: Partial<RestoreAnswer> = {}): RestoreAnswer => ({
   restored: { id: 'app-1795341600', createdAt: 0, rows: 3 },
@@ -114,5 +121,20 @@ describe('restorePath', () => {
     expect(restorePath({ kind: 'point', id: '../../etc/passwd' }, false)).toBe(
       '/restore/..%2F..%2Fetc%2Fpasswd',
     );
+  });
+});
+
+describe('instantTarget', () => {
+  it('takes ISO-8601 with a zone, or unix seconds, as the agent does', () => {
+    for (const at of ['2026-11-22T10:15:00Z', '2026-11-22T10:15:00.250+01:00', ' 1795341600 ']) {
+      expect(instantTarget(at)).toEqual({ kind: 'instant', at: at.trim() });
+    }
+  });
+
+  it('refuses a time without a zone, a date alone and words, saying how to write it', () => {
+    for (const text of ['2026-11-22T10:15:00', '2026-11-22', 'yesterday', '12']) {
+      expect(instantTarget(text)).toMatch(/is not an instant: write it in ISO-8601 with a zone/);
+    }
+    expect(instantTarget('  ')).toMatch(/^Write an instant first/);
   });
 });

@@ -124,6 +124,21 @@ export function restorePath(target: RestoreTarget, dryRun: boolean): string {
   return q ? `${path}?${q}` : path;
 }
 
+/**
+ * An instant typed by a person, as the agent accepts it (ISO-8601 with a zone, or unix seconds), or
+ * the sentence that says what is wrong with it. A time without a zone is refused rather than
+ * guessed: the browser's zone and the agent's may differ.
+ */
+export function instantTarget(text: string): RestoreTarget | string {
+  const value = text.trim();
+  const unix = /^\d{9,11}$/.test(value);
+  const zoned = /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:?\d\d)$/i.test(value) && !Number.isNaN(Date.parse(value));
+  if (unix || zoned) return { kind: 'instant', at: value };
+  return value === ''
+    ? 'Write an instant first: ISO-8601 with a zone, like 2026-11-22T10:15:00Z, or unix seconds.'
+    : `"${value.slice(0, 60)}" is not an instant: write it in ISO-8601 with a zone, like 2026-11-22T10:15:00Z, or in unix seconds.`;
+}
+
 /** The target in words, for headings and buttons. */
 export function describeTarget(target: RestoreTarget): string {
   if (target.kind === 'point') return target.id;
