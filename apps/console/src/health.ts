@@ -4,7 +4,7 @@
  */
 import { formatDuration } from './format';
 import { instant, RestorableRange, RestorePoint } from './model';
-import { Freshness, freshness, freshnessOf, restorableIntervals } from './timeline';
+import { Freshness, freshness, freshnessOf, rangesAt, restorableIntervals } from './timeline';
 
 export type HealthStatus = 'ok' | 'degraded' | 'failing';
 
@@ -138,7 +138,7 @@ export function healthFromParts(input: {
   const { points, ranges, now } = input;
   const ready = obj(input.ready);
   const objectiveMs = (input.objectiveSeconds ?? DEFAULT_OBJECTIVE_SECONDS) * 1000;
-  const fresh = freshness(restorableIntervals(points, ranges), now, objectiveMs);
+  const fresh = freshness(restorableIntervals(points, rangesAt(ranges, now)), now, objectiveMs);
   const lastErrorText = ready ? str(ready['last_backup_error']) : null;
   const offsiteJson = ready ? obj(ready['offsite']) : null;
   const waiting = points.filter(

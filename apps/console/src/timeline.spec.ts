@@ -193,6 +193,13 @@ describe('layoutTimeline', () => {
     expect(layout.freshness).toMatchObject({ ageMs: 0, ok: true });
   });
 
+  it('draws a live range up to now, however long ago it was read', () => {
+    const layout = layoutTimeline({ ...base, points: [], ranges: [range('live', s(100), s(200), true)] });
+    expect(layout.ranges.map((r) => [r.x1, r.x2])).toEqual([[layout.x(s(100)), right]]);
+    expect(layout.gaps).toEqual([]);
+    expect(layout.freshness).toMatchObject({ ageMs: 0, ok: true });
+  });
+
   it('draws the gaps that are in the window, and counts the points before it', () => {
     const layout = layoutTimeline({
       ...base,

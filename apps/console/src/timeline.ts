@@ -222,8 +222,14 @@ export const AXIS_LEFT = 118;
 const TOP = 18;
 const AXIS_HEIGHT = 30;
 
+/** A live range reaches the instant it is drawn at, not the one it was read at. */
+export function rangesAt(ranges: readonly RestorableRange[], now: number): RestorableRange[] {
+  return ranges.map((r) => (r.live && r.to < now ? { ...r, to: now } : r));
+}
+
 export function layoutTimeline(input: TimelineInput): TimelineLayout {
-  const { points, ranges, now, objectiveMs, window, width } = input;
+  const { points, now, objectiveMs, window, width } = input;
+  const ranges = rangesAt(input.ranges, now);
   const right = width - 10;
   const span = Math.max(1, window.end - window.start);
   const x = (t: number) => AXIS_LEFT + ((t - window.start) / span) * (right - AXIS_LEFT);

@@ -243,10 +243,21 @@ export function renderRestore(
           h(
             'p',
             {},
-            h('strong', {}, `Restored ${r.restored.id}`),
+            h(
+              'strong',
+              {},
+              r.pointInTime ? `Restored the state at ${r.pointInTime.at}` : `Restored ${r.restored.id}`,
+            ),
             ` in ${formatDuration(r.durationMs ?? 0)}: `,
             `${r.rowsBefore ?? 'no database'} → ${r.rowsAfter ?? '?'} rows.`,
           ),
+          r.pointInTime
+            ? h(
+                'p',
+                {},
+                `From the snapshot ${r.restored.id}, with ${r.pointInTime.transactions ?? '?'} transactions replayed.`,
+              )
+            : null,
           r.safetySnapshot
             ? h('p', {}, `The safety snapshot ${r.safetySnapshot} holds the state just before.`)
             : h('p', {}, 'There was no database to snapshot: nothing to undo.'),

@@ -267,6 +267,9 @@ export function renderLegend(hasRanges: boolean, hasOffsite: boolean): Child {
     item('reason-imported verified', 'imported'),
     item('reason-unknown unverified', 'never verified'),
     hasOffsite ? item('waiting', 'offsite copy waiting') : null,
+    hasRanges
+      ? item('reason-replication verified', 'chain base (a snapshot replication replays from)')
+      : null,
     hasRanges ? item('range', 'continuous range: any instant') : null,
     item('gap', 'older than the objective: a loss here costs more'),
   );
