@@ -210,9 +210,14 @@ describe('the console in a browser', () => {
     // The newest one waits for its upload (the bucket is down), and so do the copies: the
     // offsite lane shows them waiting.
     expect(await row(taken[4].id)).toMatch(/upload (waits|retried)/);
-    const waiting = listed.filter((p) => ['pending', 'failed'].includes(p.offsite?.state ?? '')).length;
-    expect(waiting).toBeGreaterThanOrEqual(1);
-    expect(await page.locator('svg.timeline circle.waiting').count()).toBe(waiting);
+    // (the agent's retries move states on: compare with what it lists at about the same time)
+    const waiting = async () =>
+      (await points()).filter((p) => ['pending', 'failed'].includes(p.offsite?.state ?? '')).length;
+    expect(await waiting()).toBeGreaterThanOrEqual(1);
+    await until(
+      async () => (await page.locator('svg.timeline circle.waiting').count()) === (await waiting()),
+      'the waiting copies on the timeline',
+    );
     // A gap: minutes between the copies and the newest points, more than the 60 s objective.
     expect(await page.locator('svg.timeline rect.gap').count()).toBeGreaterThanOrEqual(1);
     // Health: the newest point is seconds old (OK against 60 s); the offsite copies are failing.
