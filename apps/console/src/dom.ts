@@ -56,15 +56,29 @@ export function s<K extends keyof SVGElementTagNameMap>(
 }
 
 /**
- * Replaces the content of `container`. The element that had the focus is found again by its
- * `data-key` and focused, so a refresh every few seconds never throws a keyboard user back to the
- * top of the page.
+ * Replaces the content of `container`. Elements are found again by their `data-key`: the one that
+ * had the focus gets it back, and a field keeps what was typed in it (and where the caret was), so
+ * a refresh every few seconds never throws a keyboard user back to the top of the page nor wipes
+ * what they were writing.
  */
 export function mount(container: Element, ...children: Child[]): void {
   const active = document.activeElement;
   const key = active && container.contains(active) ? active.getAttribute('data-key') : null;
+  const typed = new Map<string, { value: string; start: number | null; end: number | null }>();
+  for (const field of Array.from(container.querySelectorAll<HTMLInputElement>('input[data-key]'))) {
+    typed.set(field.getAttribute('data-key') as string, {
+      value: field.value,
+      start: field.selectionStart,
+      end: field.selectionEnd,
+    });
+  }
   container.replaceChildren();
   append(container, children);
+  for (const [fieldKey, was] of typed) {
+    const field = container.querySelector<HTMLInputElement>(`input[data-key="${CSS.escape(fieldKey)}"]`);
+    if (field && field.value === '') field.value = was.value;
+    if (field && fieldKey === key && was.start !== null) field.setSelectionRange(was.start, was.end);
+  }
   if (key) {
     const again = container.querySelector<HTMLElement | SVGElement>(`[data-key="${CSS.escape(key)}"]`);
     again?.focus();

@@ -146,6 +146,7 @@ function instantForm(ranges: readonly RestorableRange[], handlers: RestoreHandle
   const input = h('input', {
     id: 'instant',
     name: 'instant',
+    'data-key': 'instant',
     type: 'text',
     inputmode: 'text',
     autocomplete: 'off',
