@@ -170,7 +170,10 @@ describe('parseRestoreAnswer', () => {
         target_time: '2026-11-22T09:59:00Z',
       },
     });
-    expect(a).toMatchObject({ rowsAfter: 7, pointInTime: { at: '2026-11-22T09:59:00Z', transactions: 4 } });
+    expect(a).toMatchObject({
+      rowsAfter: 7,
+      pointInTime: { at: '2026-11-22T09:59:00Z', targetTime: '2026-11-22T09:59:00Z', transactions: 4 },
+    });
   });
 });
 

@@ -66,7 +66,12 @@ export interface RestoreAnswer {
   readonly durationMs: number | null;
   readonly safetySnapshot: string | null;
   readonly notes: readonly string[];
-  readonly pointInTime: { readonly at: string; readonly transactions: number | null } | null;
+  readonly pointInTime: {
+    readonly at: string;
+    /** The commit time of the last transaction replayed (the snapshot's when none is). */
+    readonly targetTime: string | null;
+    readonly transactions: number | null;
+  } | null;
 }
 
 /** What `POST /backups` answers: the new backup's manifest. */
@@ -250,7 +255,11 @@ export function parseRestoreAnswer(json: unknown): RestoreAnswer {
     safetySnapshot: str(v['safety_snapshot']),
     notes: Array.isArray(v['notes']) ? v['notes'].filter((n): n is string => typeof n === 'string') : [],
     pointInTime: pit
-      ? { at: str(pit['at']) ?? str(pit['target_time']) ?? '?', transactions: num(pit['transactions']) }
+      ? {
+          at: str(pit['at']) ?? str(pit['target_time']) ?? '?',
+          targetTime: str(pit['target_time']),
+          transactions: num(pit['transactions']),
+        }
       : null,
   };
 }

@@ -125,7 +125,12 @@ function whatHappens(a: RestoreAnswer): Child {
     a.pointInTime
       ? [
           h('dt', {}, 'Replays'),
-          h('dd', {}, `${a.pointInTime.transactions ?? '?'} transactions, up to ${a.pointInTime.at}`),
+          h(
+            'dd',
+            {},
+            `${a.pointInTime.transactions ?? '?'} transactions`,
+            a.pointInTime.targetTime ? `, the last one committed at ${a.pointInTime.targetTime}` : '',
+          ),
         ]
       : null,
   );
