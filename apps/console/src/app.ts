@@ -22,6 +22,7 @@ import {
 } from './model';
 import {
   IDLE,
+  instantMs,
   instantTarget,
   isBusy,
   nextRestoreState,
@@ -323,10 +324,13 @@ export class ConsoleApp {
     };
     mount(
       this.el.timeline,
-      renderTimeline(layout, now, selectedId, {
-        choosePoint,
-        chooseInstant: (at) => this.chooseInstant(at),
-      }),
+      renderTimeline(
+        layout,
+        now,
+        selectedId,
+        { choosePoint, chooseInstant: (at) => this.chooseInstant(at) },
+        target?.kind === 'instant' ? instantMs(target.at) : null,
+      ),
     );
     mount(
       this.el.legend,

@@ -1,6 +1,7 @@
 import type { RestoreAnswer } from './model';
 import {
   IDLE,
+  instantMs,
   instantTarget,
   nextRestoreState,
   RestoreEvent,
@@ -136,5 +137,13 @@ describe('instantTarget', () => {
       expect(instantTarget(text)).toMatch(/is not an instant: write it in ISO-8601 with a zone/);
     }
     expect(instantTarget('  ')).toMatch(/^Write an instant first/);
+  });
+});
+
+describe('instantMs', () => {
+  it('reads what instantTarget accepts', () => {
+    expect(instantMs('1795341600')).toBe(1795341600_000);
+    expect(instantMs('2026-11-22T10:15:00+01:00')).toBe(Date.parse('2026-11-22T09:15:00Z'));
+    expect(instantMs('soon')).toBeNull();
   });
 });

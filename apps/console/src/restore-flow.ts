@@ -139,6 +139,13 @@ export function instantTarget(text: string): RestoreTarget | string {
     : `"${value.slice(0, 60)}" is not an instant: write it in ISO-8601 with a zone, like 2026-11-22T10:15:00Z, or in unix seconds.`;
 }
 
+/** An instant as the agent reads it (ISO-8601, or unix seconds), in ms; null when unreadable. */
+export function instantMs(at: string): number | null {
+  if (/^\d{9,11}$/.test(at)) return Number(at) * 1000;
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? null : t;
+}
+
 /** The target in words, for headings and buttons. */
 export function describeTarget(target: RestoreTarget): string {
   if (target.kind === 'point') return target.id;

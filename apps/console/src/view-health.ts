@@ -96,7 +96,7 @@ export function renderHealthCards(health: HealthView | null): Child {
     ? card('Backup volume', 'off', 'unknown', 'this agent does not report its free space')
     : card('Backup volume', st.ok ? 'good' : 'bad', `${formatBytes(st.freeBytes)} free`, [
         st.totalBytes !== null ? `of ${formatBytes(st.totalBytes)}` : null,
-        st.minFreeBytes !== null ? `; backups stop below ${formatBytes(st.minFreeBytes)}` : null,
+        st.minFreeBytes !== null ? `; retention keeps ${formatBytes(st.minFreeBytes)} free` : null,
       ]);
 
   const failed = health.conditions.filter((c) => !c.ok);

@@ -59,6 +59,8 @@ export function renderTimeline(
   now: number,
   selectedId: string | null,
   handlers: TimelineHandlers,
+  /** An instant chosen to restore (ms), marked on the axis. */
+  selectedInstant: number | null = null,
 ): Child {
   const laneY = new Map(layout.lanes.map((l) => [l.key, l.y]));
   const top = layout.lanes[0].y - LANE_HEIGHT / 2;
@@ -180,6 +182,22 @@ export function renderTimeline(
     ]),
     gapRects,
     rangeRects,
+    selectedInstant !== null && selectedInstant >= layout.window.start && selectedInstant <= layout.window.end
+      ? s(
+          'g',
+          { class: 'chosen-instant' },
+          s('title', {}, `chosen instant: ${formatTime(selectedInstant, now)}`),
+          s('line', {
+            x1: layout.x(selectedInstant).toFixed(1),
+            x2: layout.x(selectedInstant).toFixed(1),
+            y1: top,
+            y2: axisY,
+          }),
+          s('path', {
+            d: `M ${(layout.x(selectedInstant) - 6).toFixed(1)} ${top - 8} h 12 l -6 8 z`,
+          }),
+        )
+      : null,
     s('line', { class: 'now', x1: layout.nowX.toFixed(1), x2: layout.nowX.toFixed(1), y1: top, y2: axisY }),
     s(
       'text',
