@@ -72,12 +72,12 @@ export function renderHealthCards(health: HealthView | null): Child {
         o.pending === 0 ? 'all copied' : `${o.pending} waiting`,
         [
           o.pending > 0 && o.backlogBytes !== null ? `${formatBytes(o.backlogBytes)} to upload` : null,
-          o.pending > 0 && o.lagMs !== null ? `, oldest ${formatDuration(o.lagMs)}` : null,
-          o.status === 'failing'
-            ? `${o.pending > 0 ? '; ' : ''}failing: ${o.error ?? 'see the agent log'}`
-            : null,
+          o.pending > 0 && o.lagMs !== null ? `the oldest for ${formatDuration(o.lagMs)}` : null,
+          o.status === 'failing' ? `failing: ${o.error ?? 'see the agent log'}` : null,
           o.pending === 0 && o.status !== 'failing' ? `status ${o.status}` : null,
-        ],
+        ]
+          .filter(Boolean)
+          .join('; '),
       );
 
   const r = health.replication;
@@ -99,7 +99,8 @@ export function renderHealthCards(health: HealthView | null): Child {
         st.minFreeBytes !== null ? `; retention keeps ${formatBytes(st.minFreeBytes)} free` : null,
       ]);
 
-  const failed = health.conditions.filter((c) => !c.ok);
+  // (the summary at the top already says the first of them)
+  const failed = health.conditions.filter((c) => !c.ok && c.message !== health.summary);
   return [
     h('div', { class: 'cards' }, freshness, lastError, offsite, replication, storage),
     failed.length
