@@ -102,7 +102,7 @@ export interface DrillChart {
   readonly recovered_ms: number;
   readonly first_read_ms: number | null;
   readonly first_write_ms: number | null;
-  /** When the restored backup was taken: the state the data went back to. */
+  /** The instant the data went back to: the restored backup's time, or the replayed instant's. */
   readonly restored_snapshot_ms: number | null;
 }
 

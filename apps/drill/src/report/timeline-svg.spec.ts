@@ -99,13 +99,19 @@ describe('the SVG timeline', () => {
 
   it('marks the restored backup, the fault, the restore and the first read and write, in time order', () => {
     expect(markers(r).map((m) => [m.label, m.at])).toEqual([
-      ['backup app-1795341605 taken', 5500],
+      ['restored up to here (app-1795341605)', 5500],
       ['FAULT', 10_000],
-      ['restored', 12_000],
+      ['restore done', 12_000],
       ['first write', 12_005],
       ['first read', 12_300],
     ]);
-    for (const label of ['backup app-1795341605 taken', 'FAULT', 'restored', 'first read', 'first write']) {
+    for (const label of [
+      'restored up to here (app-1795341605)',
+      'FAULT',
+      'restore done',
+      'first read',
+      'first write',
+    ]) {
       expect(svg).toContain(`>${label}</text>`);
     }
   });

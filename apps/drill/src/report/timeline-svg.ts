@@ -8,10 +8,10 @@ import { DrillReport, fmtMs } from './drill-report';
  */
 
 const WIDTH = 960;
-const HEIGHT = 362;
+const HEIGHT = 376;
 const LEFT = 64;
 const RIGHT = WIDTH - 24;
-const BASELINE = 254; // kept and lost writes go up from here, refused ones down
+const BASELINE = 268; // kept and lost writes go up from here, refused ones down
 const UP = 110;
 const DOWN = 44;
 const COLORS = {
@@ -45,14 +45,14 @@ export function markers(r: DrillReport): Marker[] {
   if (c.restored_snapshot_ms !== null && r.restored_backup) {
     list.push({
       at: c.restored_snapshot_ms,
-      label: `backup ${r.restored_backup.id} taken`,
+      label: `restored up to here (${r.restored_backup.id})`,
       color: COLORS.backup,
       dashed: true,
     });
   }
   list.push({ at: c.fault_ms, label: 'FAULT', color: COLORS.fault });
   if (r.restored_backup && c.recovered_ms > c.fault_ms) {
-    list.push({ at: c.recovered_ms, label: 'restored', color: COLORS.restore });
+    list.push({ at: c.recovered_ms, label: 'restore done', color: COLORS.restore });
   }
   if (c.first_read_ms !== null) list.push({ at: c.first_read_ms, label: 'first read', color: COLORS.back });
   if (c.first_write_ms !== null)
@@ -90,7 +90,7 @@ export function renderTimelineSvg(r: DrillReport): string {
   text(LEFT, 44, summary, ` fill="${COLORS.muted}"`);
 
   // Bands: what the RPO lost (from the restored backup to the fault), what the RTO cost.
-  const bandTop = BASELINE - UP - 52; // room for three rows of labels above the tallest bar
+  const bandTop = BASELINE - UP - 66; // room for four rows of labels above the tallest bar
   if (c.restored_snapshot_ms !== null && c.restored_snapshot_ms < c.fault_ms) {
     const x1 = x(c.restored_snapshot_ms);
     parts.push(
@@ -169,7 +169,7 @@ export function renderTimelineSvg(r: DrillReport): string {
     [COLORS.kept, 'acknowledged, kept'],
     [COLORS.lost, 'acknowledged, lost'],
     [COLORS.refused, 'refused or failed'],
-    ['#f9a825', 'RPO: since the restored backup'],
+    ['#f9a825', 'RPO: since the restored state'],
     [COLORS.fault, 'RTO: fault to first read'],
   ];
   let lx = LEFT;
