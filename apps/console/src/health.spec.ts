@@ -105,6 +105,7 @@ describe('healthFromParts (an agent without GET /health/backups)', () => {
       lagMs: 40_000,
       backlogBytes: 5000,
       error: 'connect ECONNREFUSED',
+      segments: null,
     });
     expect(h.summary).toContain('The last backup failed: source database is corrupt');
     expect(h.summary).toContain('Offsite copies are failing; 2 backups wait for upload.');
@@ -149,7 +150,13 @@ describe('healthFromReport (GET /health/backups)', () => {
         min_free_bytes: 10_000_000,
         ok: false,
       },
-      offsite: { status: 'ok', pending_uploads: 3, lag_seconds: 300, backlog_bytes: 48_000 },
+      offsite: {
+        status: 'ok',
+        pending_uploads: 3,
+        lag_seconds: 300,
+        backlog_bytes: 48_000,
+        segments: { status: 'ok', lag_seconds: 1.5, pending_segments: 4, backlog_bytes: 2048, error: null },
+      },
       conditions: [
         { name: 'storage', ok: false, message: 'less than 10 MB free' },
         { name: 'rpo', ok: true, message: 'fine' },
@@ -160,7 +167,14 @@ describe('healthFromReport (GET /health/backups)', () => {
       summary: 'Offsite copies lag by 5 min.',
       source: 'report',
       lastError: { message: 'corrupt', code: 'SOURCE_DATABASE_CORRUPT', at: NOW - 60_000 },
-      offsite: { status: 'ok', pending: 3, lagMs: 300_000, backlogBytes: 48_000, error: null },
+      offsite: {
+        status: 'ok',
+        pending: 3,
+        lagMs: 300_000,
+        backlogBytes: 48_000,
+        error: null,
+        segments: { status: 'ok', pending: 4, lagMs: 1500, backlogBytes: 2048, error: null },
+      },
       replication: { enabled: true, state: 'following', lagMs: 400, lastBreak: 'the WAL restarted' },
       storage: { freeBytes: 5_000_000, totalBytes: 200_000_000, minFreeBytes: 10_000_000, ok: false },
     });

@@ -26,6 +26,14 @@ export interface HealthView {
     readonly lagMs: number | null;
     readonly backlogBytes: number | null;
     readonly error: string | null;
+    /** The replication chains' copy to the bucket (null: not copied, e.g. replication off). */
+    readonly segments: {
+      readonly status: string;
+      readonly pending: number;
+      readonly lagMs: number | null;
+      readonly backlogBytes: number | null;
+      readonly error: string | null;
+    } | null;
   } | null;
   readonly replication: {
     readonly enabled: boolean;
@@ -92,6 +100,7 @@ export function healthFromReport(json: unknown): HealthView {
           lagMs: seconds(offsite['lag_seconds']),
           backlogBytes: num(offsite['backlog_bytes']),
           error: errorText(offsite['error']) ?? errorText(offsite['last_error']),
+          segments: segmentsOf(obj(offsite['segments'])),
         }
       : null,
     replication: replication
@@ -119,6 +128,17 @@ export function healthFromReport(json: unknown): HealthView {
             : [];
         })
       : [],
+  };
+}
+
+function segmentsOf(s: Json | null): NonNullable<HealthView['offsite']>['segments'] {
+  if (!s) return null;
+  return {
+    status: str(s['status']) ?? 'unknown',
+    pending: num(s['pending_segments']) ?? 0,
+    lagMs: seconds(s['lag_seconds']),
+    backlogBytes: num(s['backlog_bytes']),
+    error: errorText(s['error']),
   };
 }
 
@@ -155,6 +175,7 @@ export function healthFromParts(input: {
         lagMs: oldestWaiting === null ? 0 : Math.max(0, now - oldestWaiting),
         backlogBytes: waiting.reduce((sum, p) => sum + p.size, 0),
         error: errorText(offsiteJson['error']),
+        segments: null,
       }
     : null;
   const sourceMissing = ready?.['source_database'] === 'missing';

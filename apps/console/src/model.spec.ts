@@ -107,6 +107,7 @@ describe('parseRanges (GET /chains)', () => {
           snapshots: [],
           transactions: 5,
           bytes: 100,
+          offsite: { from: '2026-11-22T09:40:00Z', to: '2026-11-22T09:59:50Z' },
         },
         { id: 'bad', status: 'ended', from: '2026-11-22T09:40:00Z', to: '2026-11-22T09:00:00Z' },
         {
@@ -120,6 +121,10 @@ describe('parseRanges (GET /chains)', () => {
       ],
       NOW,
     );
+    expect(ranges.map((r) => r.offsite)).toEqual([
+      { from: Date.parse('2026-11-22T09:40:00Z'), to: Date.parse('2026-11-22T09:59:50Z') },
+      null,
+    ]);
     expect(ranges.map((r) => [r.id, r.live, r.to, r.endReason])).toEqual([
       ['c2', true, NOW, null],
       ['c1', false, Date.parse('2026-11-22T09:30:00Z'), 'storage full'],

@@ -46,6 +46,8 @@ export interface RestorableRange {
   readonly snapshots: readonly string[];
   readonly transactions: number | null;
   readonly bytes: number | null;
+  /** The part of the range the offsite bucket can restore (null: none, or no bucket). */
+  readonly offsite: { readonly from: number; readonly to: number } | null;
 }
 
 /** The agent's error body: `message` is written for a person, `code` for scripts. */
@@ -186,9 +188,17 @@ export function parseRanges(json: unknown, now: number): RestorableRange[] {
       snapshots: Array.isArray(v['snapshots']) ? v['snapshots'].filter((s) => typeof s === 'string') : [],
       transactions: num(v['transactions']),
       bytes: num(v['bytes']),
+      offsite: offsiteRange(v['offsite']),
     });
   }
   return ranges.sort((a, b) => b.from - a.from);
+}
+
+function offsiteRange(v: unknown): { from: number; to: number } | null {
+  if (!isObject(v)) return null;
+  const from = instant(v['from']);
+  const to = instant(v['to']);
+  return from !== null && to !== null && to >= from ? { from, to } : null;
 }
 
 /** The ranges the points' `chain` fields describe, for an agent that lists points but not chains. */
@@ -206,6 +216,7 @@ export function rangesFromPoints(points: readonly RestorePoint[]): RestorableRan
       snapshots: [...(known?.snapshots ?? []), p.id],
       transactions: null,
       bytes: null,
+      offsite: null,
     });
   }
   return [...byId.values()].sort((a, b) => b.from - a.from);

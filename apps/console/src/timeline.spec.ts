@@ -31,8 +31,14 @@ function point(id: string, at: number, over: Partial<RestorePoint> = {}): Restor
   };
 }
 
-function range(id: string, from: number, to: number, live = false): RestorableRange {
-  return { id, live, from, to, endReason: null, snapshots: [], transactions: null, bytes: null };
+function range(
+  id: string,
+  from: number,
+  to: number,
+  live = false,
+  offsite: RestorableRange['offsite'] = null,
+): RestorableRange {
+  return { id, live, from, to, endReason: null, snapshots: [], transactions: null, bytes: null, offsite };
 }
 
 describe('restorableIntervals', () => {
@@ -51,6 +57,13 @@ describe('restorableIntervals', () => {
       { from: s(0), to: s(0) },
       { from: s(90), to: s(125) }, // d lies inside r1; r1 and r2 overlap
       { from: s(130), to: s(130) },
+    ]);
+  });
+
+  it("counts the bucket's ranges too (the local volume may be the one lost)", () => {
+    expect(restorableIntervals([], [range('gone', s(0), s(0), false, { from: s(10), to: s(20) })])).toEqual([
+      { from: s(0), to: s(0) },
+      { from: s(10), to: s(20) },
     ]);
   });
 
@@ -191,6 +204,18 @@ describe('layoutTimeline', () => {
     // point at 100 s is inside r.
     expect(layout.gaps).toEqual([]);
     expect(layout.freshness).toMatchObject({ ageMs: 0, ok: true });
+  });
+
+  it("draws the bucket's copy of a range in the offsite lane", () => {
+    const layout = layoutTimeline({
+      ...base,
+      points: [],
+      ranges: [range('c', s(0), s(300), true, { from: s(0), to: s(240) })],
+    });
+    expect(layout.lanes.map((l) => l.key)).toEqual(['continuous', 'local', 'offsite']);
+    expect(layout.offsiteRanges.map((r) => [r.item.id, r.x1, r.x2])).toEqual([
+      ['c', AXIS_LEFT, layout.x(s(240))],
+    ]);
   });
 
   it('draws a live range up to now, however long ago it was read', () => {

@@ -29,6 +29,7 @@ export function restorableIntervals(
   const all: Interval[] = [
     ...points.filter(isRestorePoint).map((p) => ({ from: p.createdAt, to: p.createdAt })),
     ...ranges.map((r) => ({ from: r.from, to: r.to })),
+    ...ranges.flatMap((r) => (r.offsite ? [r.offsite] : [])),
   ].sort((a, b) => a.from - b.from || a.to - b.to);
   const merged: Interval[] = [];
   for (const i of all) {
@@ -194,6 +195,8 @@ export interface TimelineLayout {
   readonly lanes: readonly Lane[];
   readonly marks: readonly PointMark[];
   readonly ranges: readonly SpanMark<RestorableRange>[];
+  /** The parts of the ranges the offsite bucket can restore, in the offsite lane. */
+  readonly offsiteRanges: readonly SpanMark<RestorableRange>[];
   readonly gaps: readonly SpanMark<Gap>[];
   readonly clusters: readonly Cluster[];
   readonly ticks: readonly Tick[];
@@ -236,7 +239,8 @@ export function layoutTimeline(input: TimelineInput): TimelineLayout {
   const at = (px: number) => window.start + ((px - AXIS_LEFT) / (right - AXIS_LEFT)) * span;
   const clampX = (t: number) => x(Math.min(window.end, Math.max(window.start, t)));
 
-  const hasOffsite = points.some((p) => p.offsite !== null || p.location !== 'local');
+  const hasOffsite =
+    points.some((p) => p.offsite !== null || p.location !== 'local') || ranges.some((r) => r.offsite);
   const laneKeys: LaneKey[] = [
     ...(ranges.length ? (['continuous'] as const) : []),
     'local',
@@ -282,6 +286,11 @@ export function layoutTimeline(input: TimelineInput): TimelineLayout {
     lanes,
     marks,
     ranges: ranges.filter(inWindow).map((r) => ({ item: r, x1: clampX(r.from), x2: clampX(r.to) })),
+    offsiteRanges: ranges.flatMap((r) =>
+      r.offsite && inWindow(r.offsite)
+        ? [{ item: r, x1: clampX(r.offsite.from), x2: clampX(r.offsite.to) }]
+        : [],
+    ),
     gaps,
     ticks: ticks(window, Math.max(2, Math.floor((right - AXIS_LEFT) / 110))).map((t) => ({ t, x: x(t) })),
     hiddenBefore: points.filter((p) => p.createdAt < window.start).length,

@@ -40,6 +40,15 @@ function ageBar(ratio: number, level: string): SVGElement {
   );
 }
 
+/** The replication chains' copy to the bucket, in words. */
+function chainCopy(s: NonNullable<NonNullable<HealthView['offsite']>['segments']>): string {
+  if (s.status === 'failing') return `chains: failing (${s.error ?? 'see the agent log'})`;
+  const behind = s.lagMs !== null ? `, ${formatDuration(s.lagMs)} behind` : '';
+  return s.pending === 0
+    ? `chains: copied${behind}`
+    : `chains: ${s.pending} segments waiting${s.backlogBytes !== null ? ` (${formatBytes(s.backlogBytes)})` : ''}${behind}`;
+}
+
 export function renderHealthCards(health: HealthView | null): Child {
   if (!health) return h('p', { class: 'muted' }, 'Loading…');
   const f = health.freshness;
@@ -75,6 +84,7 @@ export function renderHealthCards(health: HealthView | null): Child {
           o.pending > 0 && o.lagMs !== null ? `the oldest for ${formatDuration(o.lagMs)}` : null,
           o.status === 'failing' ? `failing: ${o.error ?? 'see the agent log'}` : null,
           o.pending === 0 && o.status !== 'failing' ? `status ${o.status}` : null,
+          o.segments ? chainCopy(o.segments) : null,
         ]
           .filter(Boolean)
           .join('; '),

@@ -91,6 +91,23 @@ export function renderTimeline(
     );
   });
 
+  const offsiteRects = layout.offsiteRanges.map(({ item, x1, x2 }) => {
+    const y = laneY.get('offsite') ?? 0;
+    const label = `the bucket's copy of range ${item.id}: any instant from ${formatTime(item.offsite?.from ?? 0, now)} to ${formatTime(item.offsite?.to ?? 0, now)}`;
+    return s(
+      'rect',
+      {
+        class: 'range offsite',
+        x: x1.toFixed(1),
+        y: y - 5,
+        width: Math.max(2, x2 - x1).toFixed(1),
+        height: 10,
+        rx: 3,
+      },
+      s('title', {}, label),
+    );
+  });
+
   const gapRects = layout.gaps.map(({ item, x1, x2 }) =>
     s(
       'rect',
@@ -182,6 +199,7 @@ export function renderTimeline(
     ]),
     gapRects,
     rangeRects,
+    offsiteRects,
     selectedInstant !== null && selectedInstant >= layout.window.start && selectedInstant <= layout.window.end
       ? s(
           'g',

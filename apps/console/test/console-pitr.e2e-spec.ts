@@ -10,10 +10,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from './support/browser';
+import { startS3rver } from './support/s3rver';
 
 /**
- * Continuous replication in the console, against the built agent (replication on, its default)
- * and API: the restorable range on the timeline, an instant chosen in it, its dry run (the rows a
+ * Continuous replication in the console, against the built agent (replication on, its default),
+ * the API and an S3 server: the restorable range on the timeline and its copy in the bucket, an instant chosen in it, its dry run (the rows a
  * replay gives), the restore checked on /count, the undo, and an instant outside every range
  * refused in the agent's words.
  */
@@ -24,6 +25,7 @@ describe('the console with continuous replication', () => {
   const dir = makeTempDir('console-pitr');
   const dbPath = join(dir.path, 'data', 'app.db');
   const backupDir = join(dir.path, 'backup');
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
   let api: ServiceProcess;
   let agent: ServiceProcess;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -54,6 +56,7 @@ describe('the console with continuous replication', () => {
   beforeAll(async () => {
     mkdirSync(join(dir.path, 'data'), { recursive: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
+    s3 = await startS3rver();
     const apiPort = await freePort();
     api = await startService({
       entry: builtEntry('api'),
@@ -81,6 +84,8 @@ describe('the console with continuous replication', () => {
         BACKUP_REPLICATION: 'on',
         BACKUP_SCHEDULE: '0 0 0 1 1 *', // no scheduled snapshot during the test
         LOG_LEVEL: 'error',
+        ...s3.env('console-pitr'),
+        S3_SYNC_INTERVAL: '1s', // the chain's copy to the bucket, every second
       },
     });
     // The chain starts from a base snapshot; then five writes, a pause, five more.
@@ -116,14 +121,19 @@ describe('the console with continuous replication', () => {
     await browser?.close();
     await agent?.stop();
     await api?.stop();
+    await s3?.close();
     dir.remove();
   });
 
   afterEach(() => expect(problems).toEqual([]));
 
-  it('shows the restorable range and the health the agent reports', async () => {
+  it("shows the restorable range, the bucket's copy of it, and the health the agent reports", async () => {
     await page.locator('svg.timeline rect.range').first().waitFor();
     expect(await page.locator('svg.timeline rect.range.live').count()).toBe(1);
+    // The chain reaches the bucket every second: its copy is drawn in the offsite lane.
+    await page.locator('svg.timeline rect.range.offsite').first().waitFor({ timeout: 20_000 });
+    const offsite = page.locator('#health-body').getByRole('group', { name: 'Offsite copies' });
+    expect(await offsite.innerText()).toMatch(/chains: (copied|\d+ segments waiting)/);
     const replication = page.locator('#health-body').getByRole('group', { name: 'Replication' });
     expect(await replication.innerText()).toMatch(/state following/);
     // The objective is the agent's (1 s with replication), not the console's default.
