@@ -288,8 +288,8 @@ export function renderLegend(hasRanges: boolean, hasOffsite: boolean): Child {
         { viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true', focusable: 'false' },
         cls === 'gap'
           ? s('rect', { class: 'gap', x: 0, y: 0, width: 16, height: 16 })
-          : cls === 'range'
-            ? s('rect', { class: 'range', x: 0, y: 4, width: 16, height: 8, rx: 3 })
+          : cls.startsWith('range')
+            ? s('rect', { class: cls, x: 0, y: 4, width: 16, height: 8, rx: 3 })
             : s('g', { class: `mark ${cls}` }, s('circle', { cx: 8, cy: 8, r: 6 })),
       ),
       text,
@@ -307,6 +307,7 @@ export function renderLegend(hasRanges: boolean, hasOffsite: boolean): Child {
       ? item('reason-replication verified', 'chain base (a snapshot replication replays from)')
       : null,
     hasRanges ? item('range', 'continuous range: any instant') : null,
+    hasRanges && hasOffsite ? item('range offsite', "the bucket's copy of a range") : null,
     item('gap', 'older than the objective: a loss here costs more'),
   );
 }
