@@ -4,3 +4,4 @@ export * from './lib/backup-ref';
 export * from './lib/backup-catalog';
 export * from './lib/db-schema';
 export * from './lib/env';
+export * from './lib/log-format';

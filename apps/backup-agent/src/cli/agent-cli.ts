@@ -1,6 +1,7 @@
+import { formatLogLine, LogFormat, readLogFormat, Redactor } from '@pra-kit/shared';
 import { parseArgs } from 'node:util';
 import { agentSettings, buildBackupAgent } from '../agent.factory';
-import { AgentConfig, parseAgentConfig } from '../config/agent-config';
+import { AgentConfig, parseAgentConfig, secretsRedactor } from '../config/agent-config';
 import { Logger } from '../core/ports';
 import { AgentCommand, CliIo, OptionValues } from './command';
 import { backupCommand } from './commands/backup.command';
@@ -53,9 +54,11 @@ export async function runCommand(
   env: NodeJS.ProcessEnv = process.env,
   io: CliIo = stdio,
 ): Promise<number> {
+  // Until the configuration is read, errors are formatted with what the environment says.
+  let out = cliOutput(name, logFormatOf(env), Redactor.fromEnv(env), io);
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    io.err(`backup-agent: unknown command ${JSON.stringify(name)} (see --help)`);
+    out.io.err(`backup-agent: unknown command ${JSON.stringify(name)} (see --help)`);
     return EXIT.usage;
   }
   let config: AgentConfig;
@@ -69,15 +72,16 @@ export async function runCommand(
     parsed = command.parse(values);
     config = parseAgentConfig(env);
   } catch (err) {
-    io.err(`backup-agent ${name}: ${(err as Error).message} (see --help)`);
+    out.io.err(`backup-agent ${name}: ${(err as Error).message} (see --help)`);
     return EXIT.usage;
   }
+  out = cliOutput(name, config.logFormat, secretsRedactor(config), io);
   // A one-shot command never follows the WAL; it reads the chains (a restore Job restores from them).
-  const agent = buildBackupAgent(agentSettings(config, false), { logger: stderrLogger(io) });
+  const agent = buildBackupAgent(agentSettings(config, false), { logger: out.logger });
   try {
-    return await command.run(parsed, { agent, config, io });
+    return await command.run(parsed, { agent, config, io: out.io });
   } catch (err) {
-    io.err(`backup-agent ${name}: ${(err as Error).message}`);
+    out.io.err(`backup-agent ${name}: ${(err as Error).message}`);
     return exitCodeFor(err);
   } finally {
     await agent.offsite?.stop();
@@ -97,10 +101,44 @@ function parseOptions(command: AgentCommand, args: string[]): OptionValues {
   return values as OptionValues;
 }
 
-function stderrLogger(io: CliIo): Logger {
+/** LOG_FORMAT, or text when it is invalid (the configuration error then says why). */
+function logFormatOf(env: NodeJS.ProcessEnv): LogFormat {
+  try {
+    return readLogFormat(env);
+  } catch {
+    return 'text';
+  }
+}
+
+/**
+ * What a command writes. Its result goes to stdout as it is (a restore's JSON on one line with
+ * LOG_FORMAT=json, so a log stack reads it as one record); its logs and errors go to stderr, as
+ * `[time] message` lines, or one JSON object per line with LOG_FORMAT=json. Both are redacted.
+ */
+function cliOutput(
+  command: string,
+  format: LogFormat,
+  redactor: Redactor,
+  io: CliIo,
+): { io: CliIo & { readonly format: LogFormat }; logger: Logger } {
+  const context = `backup-agent ${command}`;
+  const line = (level: string, message: string) =>
+    io.err(
+      formatLogLine(format, redactor, {
+        level,
+        message,
+        ...(format === 'json' ? { context } : {}),
+      }),
+    );
   return {
-    log: (m) => io.err(`[${new Date().toISOString()}] ${m}`),
-    warn: (m) => io.err(`[${new Date().toISOString()}] WARN ${m}`),
-    error: (m) => io.err(`[${new Date().toISOString()}] ERROR ${m}`),
+    io: {
+      format,
+      out: (text) => io.out(redactor.redact(text)),
+      err: (text) =>
+        format === 'json'
+          ? io.err(formatLogLine(format, redactor, { level: 'error', message: text, context }))
+          : io.err(redactor.redact(text)),
+    },
+    logger: { log: (m) => line('log', m), warn: (m) => line('warn', m), error: (m) => line('error', m) },
   };
 }

@@ -1,3 +1,4 @@
+import type { LogFormat } from '@pra-kit/shared';
 import type { ParseArgsConfig } from 'node:util';
 import type { AgentConfig } from '../config/agent-config';
 import type { BackupAgent } from '../core/backup-agent';
@@ -8,6 +9,11 @@ export interface CliIo {
   err(text: string): void;
 }
 
+/** What a command writes to: a result formatted for LOG_FORMAT (json: one line). */
+export interface CommandIo extends CliIo {
+  readonly format: LogFormat;
+}
+
 /** The values node:util parseArgs read from the command line. */
 export type OptionValues = Record<string, string | boolean | undefined>;
 
@@ -15,7 +21,7 @@ export type OptionValues = Record<string, string | boolean | undefined>;
 export interface CommandContext {
   readonly agent: BackupAgent;
   readonly config: AgentConfig;
-  readonly io: CliIo;
+  readonly io: CommandIo;
 }
 
 /**

@@ -14,6 +14,7 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
       backupOnStart: false, // the first chain's base snapshot is the backup taken at start
       logLevel: 'log',
+      logFormat: 'text',
       offsite: null, // S3_BUCKET unset: offsite copies off
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
@@ -68,6 +69,7 @@ describe('parseAgentConfig', () => {
       BACKUP_KEEP_WEEKLY: '2',
       BACKUP_ON_START: 'false',
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
     });
     expect(config).toEqual({
       dbPath: 'var/data/app.db',
@@ -80,6 +82,7 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 5, hourly: 0, daily: 3, weekly: 2 },
       backupOnStart: false,
       logLevel: 'debug',
+      logFormat: 'json',
       offsite: null,
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
@@ -186,6 +189,16 @@ describe('parseAgentConfig', () => {
     expect(() => parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: secret })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining(secret) }),
     );
+    // Credentials inside the endpoint would be shown by /ready and in every S3 error: refused, not echoed.
+    const password = 'endpoint-password-123';
+    expect(() => parseAgentConfig({ ...minio, S3_ENDPOINT: `http://user:${password}@minio:9000` })).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/^invalid configuration: S3_ENDPOINT must not contain credentials/),
+      }),
+    );
+    expect(() => parseAgentConfig({ ...minio, S3_ENDPOINT: `http://user:${password}@minio:9000` })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(password) }),
+    );
     // Offsite variables without S3_BUCKET are not an error: offsite stays off.
     expect(parseAgentConfig({ S3_ENDPOINT: 'http://minio:9000' }).offsite).toBeNull();
   });
@@ -198,6 +211,7 @@ describe('parseAgentConfig', () => {
     ['BACKUP_KEEP_LAST', '0'],
     ['BACKUP_KEEP_DAILY', '-1'],
     ['AGENT_PORT', 'x'],
+    ['LOG_FORMAT', 'yaml'],
   ])('rejects %s=%j with a message naming it', (name, value) => {
     const parse = () => parseAgentConfig({ [name]: value });
     expect(parse).toThrow(ConfigError);

@@ -12,8 +12,11 @@ import {
   readPort,
   readString,
   VerifyMode,
+  LogFormat,
   LogLevelName,
+  readLogFormat,
   readLogLevel,
+  Redactor,
 } from '@pra-kit/shared';
 import type { RetentionPolicy } from '../core/retention.policy';
 import type { OffsiteSettings } from '../offsite/offsite.factory';
@@ -32,6 +35,8 @@ export interface AgentConfig {
   /** Take a backup as soon as the agent starts (BACKUP_ON_START). */
   readonly backupOnStart: boolean;
   readonly logLevel: LogLevelName;
+  /** LOG_FORMAT: text (make dev) or json (the cluster). */
+  readonly logFormat: LogFormat;
   /** Offsite copies to S3/MinIO; null when S3_BUCKET is unset (off). */
   readonly offsite: OffsiteSettings | null;
   /** Continuous replication of the WAL (serve only: a one-shot command never follows it). */
@@ -87,6 +92,7 @@ export function parseAgentConfig(env: Env): AgentConfig {
     // With replication, the first chain's base snapshot is the backup taken at start.
     backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     offsite: parseOffsite(env),
     replication,
     minFree: readSizeOrShare(env, 'BACKUP_MIN_FREE', { percent: 10 }),
@@ -107,6 +113,21 @@ function parseReplication(env: Env): ReplicationConfig {
       maxMs: 366 * 86_400_000,
     }),
   };
+}
+
+/**
+ * What the agent's logs must never show: the bearer token, the S3 secret key and the encryption
+ * key (as given: base64 or hex, and the other spelling).
+ */
+export function secretsRedactor(config: Pick<AgentConfig, 'token' | 'offsite'>): Redactor {
+  const s3 = config.offsite?.s3;
+  const key = s3?.encryptionKey;
+  return new Redactor([
+    config.token,
+    s3?.secretAccessKey,
+    key?.toString('base64').replace(/=+$/, ''),
+    key?.toString('hex'),
+  ]);
 }
 
 /** `<prefix>LAST` (at least 1: the newest backup always stays), `<prefix>HOURLY`, `_DAILY`, `_WEEKLY`. */
@@ -132,6 +153,13 @@ function parseOffsite(env: Env): OffsiteSettings | null {
     );
   }
   const endpoint = readOptionalString(env, 'S3_ENDPOINT');
+  // Not echoed: the value holds a password. (It would be shown by /ready and in every S3 error.)
+  if (endpoint !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(endpoint)) {
+    throw new ConfigError(
+      'S3_ENDPOINT',
+      'must not contain credentials (user:password@host): give them in S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
+    );
+  }
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigError(
       'S3_ENDPOINT',

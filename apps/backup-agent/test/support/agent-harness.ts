@@ -38,7 +38,10 @@ export async function startTestAgent(layout: Layout, env: Record<string, string>
 }
 
 /** The built API as a real process on the layout's database. */
-export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
+export async function startApiProcess(
+  layout: Layout,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   return startService({
     entry: builtEntry('api'),
@@ -50,6 +53,7 @@ export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
       API_PORT: String(port),
       API_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...env,
     },
   });
 }

@@ -38,7 +38,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       dryRun: options.dryRun,
       from: options.from,
     });
-    io.out(JSON.stringify(result, null, 2));
+    io.out(io.format === 'json' ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     return EXIT.ok;
   },
 };
