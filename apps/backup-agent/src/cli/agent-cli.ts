@@ -21,7 +21,10 @@ Commands:
           | --at <instant>       the state at an instant: ISO-8601 with its zone or unix seconds
                                  (needs continuous replication)
           [--offline]            the API is stopped: replace the file (copy, fsync, rename)
-                                 instead of restoring online into the live database
+                                 instead of restoring online into the live database; refused
+                                 (exit 5) while another process has the database open
+          [--force]              with --offline: replace it even then. RISKY: writes the API
+                                 acknowledged meanwhile are lost, the file may be corrupted
           [--from local|s3]      take the backup from the local directory or the offsite copy
           [--dry-run]            say what would happen, change nothing
   verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
@@ -34,7 +37,7 @@ Commands:
 
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error (a wrong S3_ENCRYPTION_KEY too),
             3 backup or instant not found, 4 backup or chain failed verification,
-            5 another backup or restore is running,
+            5 another backup or restore is running (or, offline, another process has the database open),
             6 backup taken and kept locally, but its offsite copy did not complete in time,
             7 not enough space on the backup volume (even after retention)
 `;

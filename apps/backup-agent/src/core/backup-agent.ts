@@ -55,6 +55,8 @@ export interface RestoreRequest {
   readonly dryRun?: boolean;
   /** Where to take the backup from; by default the local copy, or offsite when there is none. */
   readonly from?: 'local' | 's3';
+  /** Offline: replace the database even while another process has it open (expert use). */
+  readonly force?: boolean;
 }
 
 export interface VerifyReport {
@@ -258,6 +260,7 @@ export class BackupAgent {
           from: source.from,
           mode: request.mode,
           dryRun: request.dryRun ?? false,
+          force: request.force ?? false,
         });
       } finally {
         if (download) await removeQuietly(download);
@@ -425,6 +428,7 @@ export class BackupAgent {
         from: 'local',
         mode: request.mode,
         dryRun: request.dryRun ?? false,
+        force: request.force ?? false,
         verified: true,
         pointInTime: {
           at,

@@ -10,6 +10,7 @@ import {
   SourceCorruptError,
   SourceUnavailableError,
 } from './errors';
+import { guardOfflineRestore } from './offline-guard';
 import { Logger } from './ports';
 import {
   checkpointWal,
@@ -34,6 +35,8 @@ export interface RestorePlan {
   readonly verified?: boolean;
   /** For a point-in-time restore: what was asked and what was replayed (in the answer). */
   readonly pointInTime?: RestoreResult['point_in_time'];
+  /** Offline: replace the file even when another process has it open (the CLI's --force). */
+  readonly force?: boolean;
 }
 
 export interface RestoreResult {
@@ -82,7 +85,8 @@ export interface RestoreResult {
  *      every acknowledged write is either in the safety snapshot or came after the restore.
  *    - offline (the API is stopped, or the database file is gone): copy to a temp file on the data
  *      volume, fsync, check its sha256, remove the stale `-wal`/`-shm`, rename over the database.
- *      Never a `cp` over an open database.
+ *      Never a `cp` over an open database: refused while another process has the file open
+ *      (offline-guard.ts), before anything is done and again just before the rename.
  */
 export class BackupRestorer {
   constructor(
@@ -104,6 +108,8 @@ export class BackupRestorer {
         `${live} does not exist: restored by placing the file (offline path), nothing was serving it`,
       );
     }
+    // Offline over an existing file: refused while another process has it open (nothing done yet).
+    if (mode === 'offline' && liveExists) guardOfflineRestore(live, plan.force === true, notes, this.logger);
     const rowsBefore = liveExists ? countRows(live) : null;
     if (mode === 'online') {
       const livePageSize = pageSizeOf(live);
@@ -129,7 +135,7 @@ export class BackupRestorer {
       safety = await this.restoreOnline(plan, notes);
     } else {
       safety = liveExists ? await this.safetySnapshot(notes) : null;
-      await this.restoreOffline(plan);
+      await this.restoreOffline(plan, notes);
     }
     const rowsAfter = countRows(live);
     this.logger.log(
@@ -173,7 +179,7 @@ export class BackupRestorer {
     return safety;
   }
 
-  private async restoreOffline(plan: RestorePlan): Promise<void> {
+  private async restoreOffline(plan: RestorePlan, notes: string[]): Promise<void> {
     const live = this.options.dbPath;
     await mkdir(dirname(live), { recursive: true });
     const tmp = join(dirname(live), `.${basename(live)}.restore.tmp`);
@@ -184,6 +190,8 @@ export class BackupRestorer {
       if (copied !== plan.manifest.sha256) {
         throw new BackupCorruptError(plan.manifest.id, `the copy on the data volume has sha256 ${copied}`);
       }
+      // Checked again just before the file is replaced: the safety snapshot and the copy took time.
+      if (existsSync(live)) guardOfflineRestore(live, plan.force === true, notes, this.logger);
       // The old WAL must go before the rename: its frames belong to the old file and would be
       // replayed into the new one.
       await removeQuietly(`${live}-wal`, `${live}-shm`, `${live}-journal`);

@@ -41,7 +41,10 @@ export interface Scenario {
 /** The PRA procedure of the workshop: stop the API, restore offline, start it again. */
 async function offlineRestore(ctx: ScenarioContext, from: 'local' | 's3'): Promise<RestoreOutcome> {
   const { target, timeline } = ctx;
-  timeline.mark('stop the API', 'scale to 0: nothing may write while the file is replaced');
+  timeline.mark(
+    'stop the API',
+    'scale to 0 (API and agent): nothing may have the file open while it is replaced',
+  );
   await target.stopApi();
   timeline.mark(
     'restore',

@@ -106,15 +106,24 @@ export class LocalTarget implements DrillTarget {
     return `kill -9 ${pid} (the API process)`;
   }
 
+  /**
+   * The local "scale to 0": the API and the agent both stop and are held down, like the pod's two
+   * containers. An offline restore is refused while any process has the database open, and a
+   * serving agent may (it reads the live database).
+   */
   async stopApi(): Promise<void> {
-    writeFileSync(this.holdFile('api'), 'held by the drill\n');
-    const pid = this.readPid('api');
-    process.kill(pid, 'SIGTERM');
-    await pollUntil('the API to stop', async () => (isAlive(pid) ? undefined : true), { timeoutMs: 15_000 });
+    const names = ['api', 'backup-agent'];
+    for (const name of names) writeFileSync(this.holdFile(name), 'held by the drill\n');
+    const pids = names.map((name) => this.readPid(name));
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    await pollUntil('the API and the agent to stop', async () => (pids.some(isAlive) ? undefined : true), {
+      timeoutMs: 15_000,
+    });
   }
 
   async startApi(): Promise<void> {
     rmSync(this.holdFile('api'), { force: true });
+    rmSync(this.holdFile('backup-agent'), { force: true });
   }
 
   async destroyDataVolume(): Promise<string> {
@@ -140,8 +149,10 @@ export class LocalTarget implements DrillTarget {
       '--from',
       from,
     ];
-    // The serving agent may hold the operation lock for a scheduled backup: retry on "busy" (5).
-    // Asynchronous on purpose: the local S3 server of a backup-loss drill runs in this process.
+    // A one-shot backup may hold the operation lock: retry on "busy" (5). The API and the agent
+    // are stopped (stopApi), so "the database is in use" (5 too) should not last; if it does, the
+    // last message says so. Asynchronous on purpose: the local S3 server of a backup-loss drill
+    // runs in this process.
     for (let attempt = 1; ; attempt++) {
       const run = await runCommand(process.execPath, args, undefined, this.agentEnv());
       if (run.code === 0) {

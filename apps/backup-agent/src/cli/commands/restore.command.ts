@@ -7,9 +7,10 @@ interface RestoreOptions {
   readonly offline: boolean;
   readonly from: 'local' | 's3' | undefined;
   readonly dryRun: boolean;
+  readonly force: boolean;
 }
 
-/** `restore --id <id> | --latest | --at <instant> [--offline] [--from local|s3] [--dry-run]` */
+/** `restore --id <id> | --latest | --at <instant> [--offline [--force]] [--from local|s3] [--dry-run]` */
 export const restoreCommand: AgentCommand<RestoreOptions> = {
   name: 'restore',
   options: {
@@ -19,16 +20,20 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
     offline: { type: 'boolean' },
     from: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    force: { type: 'boolean' },
   },
   parse(values) {
     const from = values['from'];
     if (from !== undefined && from !== 'local' && from !== 's3')
       throw new Error('--from must be local or s3');
+    const offline = values['offline'] === true;
+    if (values['force'] === true && !offline) throw new Error('--force goes with --offline only');
     return {
       ref: restoreRef(values),
-      offline: values['offline'] === true,
+      offline,
       from,
       dryRun: values['dry-run'] === true,
+      force: values['force'] === true,
     };
   },
   async run(options, { agent, io }) {
@@ -37,6 +42,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       mode: options.offline ? 'offline' : 'online',
       dryRun: options.dryRun,
       from: options.from,
+      force: options.force,
     });
     io.out(io.format === 'json' ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     return EXIT.ok;
