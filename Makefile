@@ -126,6 +126,7 @@ ci-podman: build ## CI: the manifests under Podman: routes, PCA/PRA drills, Cron
 CLUSTER ?= pra
 NS ?= pra
 # base (API + agent sidecar) | cronjob (the workshop's CronJob) | minio (offsite copies) | monitoring
+# | auto-restore (a missing database restored at start, no operator)
 OVERLAY ?= base
 # the restore point: ID=<backup id> or AT=<instant> (ISO-8601 with a zone, or unix seconds); empty = newest
 ID ?=

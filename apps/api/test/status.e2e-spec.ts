@@ -17,6 +17,7 @@ describe('GET /status', () => {
       backup_age_seconds: null,
       last_backup_verified: null,
       last_backup_at: null,
+      last_auto_restore: null,
     });
   });
 
@@ -36,6 +37,7 @@ describe('GET /status', () => {
       backup_age_seconds: 90,
       last_backup_verified: null,
       last_backup_at: new Date((seconds - 90) * 1000).toISOString(),
+      last_auto_restore: null,
     });
 
     const id = `app-${seconds - 12}`;
@@ -65,5 +67,27 @@ describe('GET /status', () => {
       backup_age_seconds: 12,
       last_backup_verified: true,
     });
+  });
+
+  it('shows the last automatic restore, as the agent recorded it in the backup directory', async () => {
+    const dir = api.config.backupDir;
+    mkdirSync(dir, { recursive: true });
+    const last = {
+      at: '2026-11-21T11:59:00.000Z',
+      outcome: 'restored',
+      id: 'app-1795262300',
+      rows: 42,
+      from: 'local',
+      duration_ms: 35,
+      detail:
+        'restored app-1795262300 (42 rows, taken 2026-11-21T11:58:20.000Z) from /backup into /data/app.db',
+    };
+    writeFileSync(
+      join(dir, '.auto-restore.json'),
+      JSON.stringify({ restores_total: 1, failures_total: 0, last, last_restore: last, last_failure: null }),
+    );
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: last });
+    writeFileSync(join(dir, '.auto-restore.json'), 'not json');
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: null });
   });
 });

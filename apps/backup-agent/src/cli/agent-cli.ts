@@ -27,6 +27,10 @@ Commands:
                                  acknowledged meanwhile are lost, the file may be corrupted
           [--from local|s3]      take the backup from the local directory or the offsite copy
           [--dry-run]            say what would happen, change nothing
+  restore --auto                 recovery without a human: when the database file is missing,
+                                 restore the newest verified point (local, else offsite) offline;
+                                 otherwise do nothing. Exit 0 when restored or nothing to do,
+                                 4 when that point fails its verification (nothing restored)
   verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
                                  (a backup without manifest gets one if it passes)
   list [--json]                  list the restore points, newest first
@@ -82,7 +86,7 @@ export async function runCommand(
   // A one-shot command never follows the WAL; it reads the chains (a restore Job restores from them).
   const agent = buildBackupAgent(agentSettings(config, false), { logger: out.logger });
   try {
-    return await command.run(parsed, { agent, config, io: out.io });
+    return await command.run(parsed, { agent, config, io: out.io, logger: out.logger });
   } catch (err) {
     out.io.err(`backup-agent ${name}: ${(err as Error).message}`);
     return exitCodeFor(err);

@@ -2,6 +2,7 @@ import type { LogFormat } from '@pra-kit/shared';
 import type { ParseArgsConfig } from 'node:util';
 import type { AgentConfig } from '../config/agent-config';
 import type { BackupAgent } from '../core/backup-agent';
+import type { Logger } from '../core/ports';
 
 /** Where a command writes: its result on `out`, logs and errors on `err`. */
 export interface CliIo {
@@ -22,6 +23,8 @@ export interface CommandContext {
   readonly agent: BackupAgent;
   readonly config: AgentConfig;
   readonly io: CommandIo;
+  /** The agent's logger (stderr), for a command's own log lines. */
+  readonly logger: Logger;
 }
 
 /**

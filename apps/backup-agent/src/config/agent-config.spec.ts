@@ -13,6 +13,7 @@ describe('parseAgentConfig', () => {
       token: undefined,
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
       backupOnStart: false, // the first chain's base snapshot is the backup taken at start
+      autoRestore: 'off',
       logLevel: 'log',
       logFormat: 'text',
       offsite: null, // S3_BUCKET unset: offsite copies off
@@ -68,6 +69,7 @@ describe('parseAgentConfig', () => {
       BACKUP_KEEP_DAILY: '3',
       BACKUP_KEEP_WEEKLY: '2',
       BACKUP_ON_START: 'false',
+      BACKUP_AUTO_RESTORE: 'latest',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
     });
@@ -81,6 +83,7 @@ describe('parseAgentConfig', () => {
       token: 's3cr3t-s3cr3t-s3cr3t',
       retention: { keepLast: 5, hourly: 0, daily: 3, weekly: 2 },
       backupOnStart: false,
+      autoRestore: 'latest',
       logLevel: 'debug',
       logFormat: 'json',
       offsite: null,
@@ -212,6 +215,7 @@ describe('parseAgentConfig', () => {
     ['BACKUP_KEEP_DAILY', '-1'],
     ['AGENT_PORT', 'x'],
     ['LOG_FORMAT', 'yaml'],
+    ['BACKUP_AUTO_RESTORE', 'oldest'],
   ])('rejects %s=%j with a message naming it', (name, value) => {
     const parse = () => parseAgentConfig({ [name]: value });
     expect(parse).toThrow(ConfigError);

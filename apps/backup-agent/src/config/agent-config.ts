@@ -18,6 +18,7 @@ import {
   readLogLevel,
   Redactor,
 } from '@pra-kit/shared';
+import type { AutoRestoreMode } from '../core/auto-restore';
 import type { RetentionPolicy } from '../core/retention.policy';
 import type { OffsiteSettings } from '../offsite/offsite.factory';
 
@@ -34,6 +35,8 @@ export interface AgentConfig {
   readonly retention: RetentionPolicy;
   /** Take a backup as soon as the agent starts (BACKUP_ON_START). */
   readonly backupOnStart: boolean;
+  /** BACKUP_AUTO_RESTORE: at start, restore the newest point when the database is missing. */
+  readonly autoRestore: AutoRestoreMode;
   readonly logLevel: LogLevelName;
   /** LOG_FORMAT: text (make dev) or json (the cluster). */
   readonly logFormat: LogFormat;
@@ -91,6 +94,7 @@ export function parseAgentConfig(env: Env): AgentConfig {
     retention: readRetention(env, 'BACKUP_KEEP_', DEFAULT_RETENTION),
     // With replication, the first chain's base snapshot is the backup taken at start.
     backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
+    autoRestore: readEnum<AutoRestoreMode>(env, 'BACKUP_AUTO_RESTORE', 'off', ['off', 'latest']),
     logLevel: readLogLevel(env),
     logFormat: readLogFormat(env),
     offsite: parseOffsite(env),

@@ -1,12 +1,15 @@
 import {
+  AutoRestoreRecord,
   BackupManifest,
   BackupReason,
   BackupRef,
+  EMPTY_AUTO_RESTORE_RECORD,
   formatBackupRef,
   SizeOrShare,
   isLatestCandidate,
   manifestFor,
   normalizeBackupId,
+  readAutoRestoreRecord,
   serializeManifest,
   VerifyMode,
 } from '@pra-kit/shared';
@@ -83,6 +86,8 @@ export interface AgentStats {
   prunedTotal: number;
   /** Operations refused because the backup volume had no room (HTTP 507). */
   insufficientStorageTotal: number;
+  /** The automatic restores (core/auto-restore.ts), as recorded in BACKUP_DIR. */
+  autoRestore: AutoRestoreRecord;
 }
 
 /** What a BackupAgent is built from (agent.factory.ts builds them from the configuration). */
@@ -118,6 +123,7 @@ export class BackupAgent {
     lastRestoreAt: null,
     prunedTotal: 0,
     insufficientStorageTotal: 0,
+    autoRestore: EMPTY_AUTO_RESTORE_RECORD,
   };
   private readonly lock: OperationLock;
   private readonly creator: BackupCreator;
@@ -137,6 +143,8 @@ export class BackupAgent {
     this.lock = new OperationLock(join(config.backupDir, '.agent.lock'));
     this.creator = new BackupCreator(config, this.clock, this.logger);
     this.restorer = new BackupRestorer(config, this.creator, this.logger);
+    // What an earlier process (the init container's `restore --auto`) did, kept on the volume.
+    this.stats.autoRestore = readAutoRestoreRecord(config.backupDir);
   }
 
   /** What is running in this process right now, if anything. */

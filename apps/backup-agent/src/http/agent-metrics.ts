@@ -68,6 +68,31 @@ export class AgentMetrics {
         this.set((await agent.local.list()).length);
       },
     });
+    // Automatic restores: recorded in BACKUP_DIR by whichever process did them (the init container).
+    counter(
+      registry,
+      'pra_auto_restores_total',
+      'Automatic restores done at start (BACKUP_AUTO_RESTORE, restore --auto)',
+      () => s.autoRestore.restores_total,
+    );
+    counter(
+      registry,
+      'pra_auto_restore_failures_total',
+      'Automatic restores refused (a point that fails verification) or failed',
+      () => s.autoRestore.failures_total,
+    );
+    gauge(
+      registry,
+      'pra_auto_restore_last_timestamp_seconds',
+      'When the last automatic restore was done (0: never)',
+      () => seconds(s.autoRestore.last_restore ? new Date(s.autoRestore.last_restore.at) : null),
+    );
+    gauge(
+      registry,
+      'pra_auto_restore_last_failure_timestamp_seconds',
+      'When an automatic restore was last refused or failed (0: never)',
+      () => seconds(s.autoRestore.last_failure ? new Date(s.autoRestore.last_failure.at) : null),
+    );
     this.registerOffsite(registry, agent);
     this.registerReplication(registry, agent);
     counter(

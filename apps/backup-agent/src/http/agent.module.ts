@@ -7,6 +7,7 @@ import { agentSettings, buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
 import { BackupScheduler, SCHEDULE_SETTINGS, SKIPPED_TICKS } from '../scheduler/backup.scheduler';
 import { AgentMetrics } from './agent-metrics';
+import { AutoRestoreLifecycle } from './auto-restore.lifecycle';
 import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
 import { ChainsController } from './chains.controller';
@@ -54,6 +55,7 @@ export class AgentModule {
         },
         OffsiteLifecycle,
         ReplicationLifecycle,
+        AutoRestoreLifecycle,
         {
           provide: AgentMetrics,
           inject: [BackupAgent],

@@ -74,7 +74,19 @@ export class HealthController {
       source_database: existsSync(this.config.dbPath) ? 'present' : 'missing',
       running: this.agent.running,
       last_backup_error: this.agent.stats.lastError,
+      auto_restore: this.autoRestore(),
       offsite: this.offsite(),
+    };
+  }
+
+  /** BACKUP_AUTO_RESTORE, and what the automatic restores did (recorded in BACKUP_DIR). */
+  private autoRestore(): Record<string, unknown> {
+    const r = this.agent.stats.autoRestore;
+    return {
+      enabled: this.config.autoRestore === 'latest',
+      restores_total: r.restores_total,
+      failures_total: r.failures_total,
+      last: r.last,
     };
   }
 

@@ -21,6 +21,8 @@ export interface ScenarioContext {
  */
 export interface Scenario {
   readonly name: ScenarioName;
+  /** How the report names it, when not just `name` (data-loss --auto). */
+  readonly label?: string;
   readonly kind: 'PCA' | 'PRA';
   readonly summary: string;
   /** Wait for a backup holding some of the drill's writes before the fault. */
@@ -181,3 +183,65 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     },
   },
 };
+
+interface AutoRestoreView {
+  restores_total: number;
+  last: {
+    outcome: string;
+    id: string;
+    rows: number;
+    from: 'local' | 's3';
+    at: string;
+    detail: string;
+  } | null;
+}
+
+/**
+ * data-loss --auto: the data volume is lost and the pod restarts on the empty one (a node lost,
+ * the pod rescheduled); nobody does anything. The agent, started with BACKUP_AUTO_RESTORE=latest,
+ * restores the newest verified point before it answers; the API, which refuses to start empty
+ * while backups exist, opens it on its next request. The drill only watches.
+ */
+export function autoDataLoss(): Scenario {
+  let before = 0;
+  const view = async (target: DrillTarget) =>
+    (await http<{ auto_restore?: AutoRestoreView }>(`${target.agentUrl()}/ready`, { timeoutMs: 2000 })).body
+      .auto_restore;
+  return {
+    ...SCENARIOS['data-loss'],
+    label: 'data-loss --auto',
+    summary:
+      'the data volume is destroyed while writing and the pod restarts on the empty one; the agent restores the latest backup by itself',
+    fault: async ({ target }) => {
+      if (!target.restartPod) throw new Error(`the ${target.name} target cannot restart its pod`);
+      before = (await view(target))?.restores_total ?? 0;
+      return `${await target.destroyDataVolume()}; ${await target.restartPod()}`;
+    },
+    recover: async ({ target, timeline, timeoutMs }) => {
+      timeline.mark('recovery', 'no operator step: the agent restores at start (BACKUP_AUTO_RESTORE=latest)');
+      const last = await pollUntil(
+        'the automatic restore',
+        async () => {
+          const v = await view(target).catch(() => undefined);
+          if (!v || v.restores_total <= before) return undefined;
+          if (v.last?.outcome !== 'restored')
+            throw new Error(`the automatic restore did not restore: ${v.last?.detail}`);
+          return v.last;
+        },
+        {
+          timeoutMs,
+          intervalMs: 100,
+          onWait: (ms) => timeline.progress(`no automatic restore yet, ${Math.round(ms / 1000)}s`),
+        },
+      );
+      timeline.mark('restored', `by the agent at start: ${last.id} (${last.rows} rows)`);
+      return { id: last.id, createdAt: await createdAtOf(target, last.id), rows: last.rows, from: last.from };
+    },
+  };
+}
+
+/** created_at of a restore point, from the agent's catalog. */
+async function createdAtOf(target: DrillTarget, id: string): Promise<string> {
+  const b = await httpOk<{ created_at: string }>(`${target.agentUrl()}/backups/${id}`);
+  return b.created_at;
+}

@@ -20,6 +20,8 @@ export interface LocalTargetOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Backup schedule of a private instance (frequent, so a drill does not wait a minute). */
   readonly privateSchedule: string;
+  /** The agent must restore a missing database at start (data-loss --auto). */
+  readonly autoRestore?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -80,6 +82,11 @@ export class LocalTarget implements DrillTarget {
       () => false,
     );
     if (running && existsSync(this.pidFile('api'))) {
+      if (this.options.autoRestore && !(await this.agentRestoresAtStart())) {
+        throw new Error(
+          '--auto needs the agent to restore at start: run make dev with BACKUP_AUTO_RESTORE=latest, or stop make dev to let the drill start its own',
+        );
+      }
       if (this.needsOffsite && !this.offsite) {
         throw new Error(
           'this scenario needs offsite copies: run make dev with S3_* set, or stop make dev to let the drill start its own',
@@ -124,6 +131,13 @@ export class LocalTarget implements DrillTarget {
   async startApi(): Promise<void> {
     rmSync(this.holdFile('api'), { force: true });
     rmSync(this.holdFile('backup-agent'), { force: true });
+  }
+
+  /** Like a pod rescheduled: both processes die at once; the supervisor starts them again. */
+  async restartPod(): Promise<string> {
+    const pids = ['api', 'backup-agent'].map((name) => this.readPid(name));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    return `kill -9 ${pids.join(' ')} (the API and the agent: the pod restarts)`;
   }
 
   async destroyDataVolume(): Promise<string> {
@@ -176,6 +190,11 @@ export class LocalTarget implements DrillTarget {
     return `${run.stdout.trim()} in ${dbPath}`;
   }
 
+  private async agentRestoresAtStart(): Promise<boolean> {
+    const res = await http<{ auto_restore?: { enabled?: boolean } }>(`${this.agent}/ready`).catch(() => null);
+    return res?.body.auto_restore?.enabled === true;
+  }
+
   private agentEnv(): NodeJS.ProcessEnv {
     return {
       ...this.env,
@@ -200,6 +219,7 @@ export class LocalTarget implements DrillTarget {
       AGENT_PORT: String(agentPort),
       BACKUP_SCHEDULE: this.options.privateSchedule,
       LOG_LEVEL: 'warn',
+      ...(this.options.autoRestore ? { BACKUP_AUTO_RESTORE: 'latest' } : {}),
       ...(this.options.token ? { BACKUP_TOKEN: this.options.token } : {}),
     };
     const logFile = join(this.varDir, 'dev.log');
