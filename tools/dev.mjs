@@ -28,6 +28,8 @@ const env = {
   AGENT_HOST: '127.0.0.1',
   API_PORT: '8080',
   AGENT_PORT: '8081',
+  // A restore test every hour here (the cluster: once a day), the first one a minute after start.
+  BACKUP_VERIFY_RESTORE_SCHEDULE: '0 0 * * * *',
   ...process.env,
 };
 

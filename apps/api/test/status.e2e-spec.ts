@@ -18,6 +18,7 @@ describe('GET /status', () => {
       last_backup_verified: null,
       last_backup_at: null,
       last_auto_restore: null,
+      last_restore_test: null,
     });
   });
 
@@ -38,6 +39,7 @@ describe('GET /status', () => {
       last_backup_verified: null,
       last_backup_at: new Date((seconds - 90) * 1000).toISOString(),
       last_auto_restore: null,
+      last_restore_test: null,
     });
 
     const id = `app-${seconds - 12}`;
@@ -89,5 +91,31 @@ describe('GET /status', () => {
     expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: last });
     writeFileSync(join(dir, '.auto-restore.json'), 'not json');
     expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: null });
+  });
+
+  it('shows the last scheduled restore test, as the agent recorded it', async () => {
+    const dir = api.config.backupDir;
+    mkdirSync(dir, { recursive: true });
+    const last = {
+      at: '2026-11-21T03:30:00.000Z',
+      ok: false,
+      id: 'app-1795230000',
+      rows_expected: 42,
+      rows_found: null,
+      duration_ms: 12,
+      detail: 'the restore failed: backup app-1795230000 failed verification: sha256 0000 does not match',
+    };
+    writeFileSync(
+      join(dir, '.restore-tests.json'),
+      JSON.stringify({
+        tests_total: 3,
+        failures_total: 1,
+        last,
+        last_success: null,
+        last_failure: last,
+        points: { 'app-1795230000': { tested_at: null, error: last.detail } },
+      }),
+    );
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_restore_test: last });
   });
 });

@@ -7,6 +7,7 @@ import { AgentCommand, CliIo, OptionValues } from './command';
 import { backupCommand } from './commands/backup.command';
 import { listCommand } from './commands/list.command';
 import { restoreCommand } from './commands/restore.command';
+import { testRestoreCommand } from './commands/test-restore.command';
 import { verifyCommand } from './commands/verify.command';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -33,6 +34,10 @@ Commands:
                                  4 when that point fails its verification (nothing restored)
   verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
                                  (a backup without manifest gets one if it passes)
+  test-restore                   restore the newest point into a scratch file on the backup
+                                 volume as a real restore would, check it (integrity, rows),
+                                 remove it; exit 4 when it fails (BACKUP_VERIFY_RESTORE_SCHEDULE
+                                 runs this in serve)
   list [--json]                  list the restore points, newest first
 
   --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID));
@@ -47,7 +52,13 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error (a wrong S3_ENCRYPTIO
 `;
 
 /** The one-shot commands, one file each under commands/. */
-const COMMANDS: readonly AgentCommand[] = [backupCommand, restoreCommand, verifyCommand, listCommand];
+const COMMANDS: readonly AgentCommand[] = [
+  backupCommand,
+  restoreCommand,
+  verifyCommand,
+  testRestoreCommand,
+  listCommand,
+];
 
 const stdio: CliIo = {
   out: (t) => process.stdout.write(`${t}\n`),

@@ -14,6 +14,7 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
       backupOnStart: false, // the first chain's base snapshot is the backup taken at start
       autoRestore: 'off',
+      restoreTestSchedule: '0 30 3 * * *',
       logLevel: 'log',
       logFormat: 'text',
       offsite: null, // S3_BUCKET unset: offsite copies off
@@ -70,6 +71,7 @@ describe('parseAgentConfig', () => {
       BACKUP_KEEP_WEEKLY: '2',
       BACKUP_ON_START: 'false',
       BACKUP_AUTO_RESTORE: 'latest',
+      BACKUP_VERIFY_RESTORE_SCHEDULE: '0 0 * * * *',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
     });
@@ -84,6 +86,7 @@ describe('parseAgentConfig', () => {
       retention: { keepLast: 5, hourly: 0, daily: 3, weekly: 2 },
       backupOnStart: false,
       autoRestore: 'latest',
+      restoreTestSchedule: '0 0 * * * *',
       logLevel: 'debug',
       logFormat: 'json',
       offsite: null,
@@ -206,6 +209,10 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig({ S3_ENDPOINT: 'http://minio:9000' }).offsite).toBeNull();
   });
 
+  it('turns the restore test off with BACKUP_VERIFY_RESTORE_SCHEDULE=off', () => {
+    expect(parseAgentConfig({ BACKUP_VERIFY_RESTORE_SCHEDULE: 'off' }).restoreTestSchedule).toBeNull();
+  });
+
   it.each([
     ['BACKUP_SCHEDULE', 'every minute'],
     ['BACKUP_SCHEDULE', '61 * * * *'],
@@ -216,6 +223,8 @@ describe('parseAgentConfig', () => {
     ['AGENT_PORT', 'x'],
     ['LOG_FORMAT', 'yaml'],
     ['BACKUP_AUTO_RESTORE', 'oldest'],
+    ['BACKUP_VERIFY_RESTORE_SCHEDULE', 'daily'],
+    ['BACKUP_VERIFY_RESTORE_SCHEDULE', '0 99 * * *'],
   ])('rejects %s=%j with a message naming it', (name, value) => {
     const parse = () => parseAgentConfig({ [name]: value });
     expect(parse).toThrow(ConfigError);

@@ -37,6 +37,8 @@ export interface AgentConfig {
   readonly backupOnStart: boolean;
   /** BACKUP_AUTO_RESTORE: at start, restore the newest point when the database is missing. */
   readonly autoRestore: AutoRestoreMode;
+  /** BACKUP_VERIFY_RESTORE_SCHEDULE: when to test a restore of the newest point; null: off. */
+  readonly restoreTestSchedule: string | null;
   readonly logLevel: LogLevelName;
   /** LOG_FORMAT: text (make dev) or json (the cluster). */
   readonly logFormat: LogFormat;
@@ -72,13 +74,18 @@ export const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 30, hourly: 24, da
  */
 export const DEFAULT_OFFSITE_RETENTION: RetentionPolicy = { keepLast: 48, hourly: 48, daily: 30, weekly: 12 };
 
+/** A restore test a day, at 03:30 UTC, away from the hour's backups (make dev: every hour). */
+export const DEFAULT_RESTORE_TEST_SCHEDULE = '0 30 3 * * *';
+
 /** Parses the agent's configuration; throws ConfigError naming the variable on invalid input. */
 export function parseAgentConfig(env: Env): AgentConfig {
   const replication = parseReplication(env);
   // With replication, snapshots are only the starting points of the replay: hourly is enough (the
   // RPO is the sync interval). Without it, each snapshot is a restore point: every minute.
   const schedule = readString(env, 'BACKUP_SCHEDULE', replication.enabled ? '0 0 * * * *' : '0 * * * * *');
-  validateCron(schedule);
+  validateCron('BACKUP_SCHEDULE', schedule);
+  const restoreTest = readString(env, 'BACKUP_VERIFY_RESTORE_SCHEDULE', DEFAULT_RESTORE_TEST_SCHEDULE);
+  if (!/^off$/i.test(restoreTest)) validateCron('BACKUP_VERIFY_RESTORE_SCHEDULE', restoreTest);
   const token = readOptionalString(env, 'BACKUP_TOKEN');
   if (token !== undefined && token.length < 16) {
     throw new ConfigError('BACKUP_TOKEN', 'must be at least 16 characters (or unset for no auth)');
@@ -95,6 +102,7 @@ export function parseAgentConfig(env: Env): AgentConfig {
     // With replication, the first chain's base snapshot is the backup taken at start.
     backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
     autoRestore: readEnum<AutoRestoreMode>(env, 'BACKUP_AUTO_RESTORE', 'off', ['off', 'latest']),
+    restoreTestSchedule: /^off$/i.test(restoreTest) ? null : restoreTest,
     logLevel: readLogLevel(env),
     logFormat: readLogFormat(env),
     offsite: parseOffsite(env),
@@ -246,17 +254,17 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function validateCron(expression: string): void {
+function validateCron(variable: string, expression: string): void {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
     throw new ConfigError(
-      'BACKUP_SCHEDULE',
+      variable,
       `must be a cron expression of 5 or 6 fields, got ${JSON.stringify(expression)}`,
     );
   }
   try {
     new CronTime(expression);
   } catch (err) {
-    throw new ConfigError('BACKUP_SCHEDULE', `is not a valid cron expression (${(err as Error).message})`);
+    throw new ConfigError(variable, `is not a valid cron expression (${(err as Error).message})`);
   }
 }

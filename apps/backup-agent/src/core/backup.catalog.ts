@@ -43,6 +43,10 @@ export interface BackupView {
     readonly from: string | null;
     readonly to: string | null;
   } | null;
+  /** When this point last passed a restore test ("restore-tested"); null: never. */
+  readonly restore_tested_at?: string | null;
+  /** Why its last restore test failed, when it did. */
+  readonly restore_test_error?: string | null;
 }
 
 /**

@@ -37,6 +37,11 @@ export interface RestorePlan {
   readonly pointInTime?: RestoreResult['point_in_time'];
   /** Offline: replace the file even when another process has it open (the CLI's --force). */
   readonly force?: boolean;
+  /**
+   * Place the restored database here instead of the live one: a scratch file that does not exist
+   * yet (the scheduled restore test). Offline only; the live database is never opened.
+   */
+  readonly target?: string;
 }
 
 export interface RestoreResult {
@@ -97,6 +102,7 @@ export class BackupRestorer {
 
   async restore(plan: RestorePlan): Promise<RestoreResult> {
     const t0 = performance.now();
+    if (plan.target !== undefined) return this.restoreInto(plan, plan.target, t0);
     if (!plan.verified) await this.verify(plan);
     const notes: string[] = [];
     const live = this.options.dbPath;
@@ -181,8 +187,34 @@ export class BackupRestorer {
 
   private async restoreOffline(plan: RestorePlan, notes: string[]): Promise<void> {
     const live = this.options.dbPath;
-    await mkdir(dirname(live), { recursive: true });
-    const tmp = join(dirname(live), `.${basename(live)}.restore.tmp`);
+    // Checked again just before the file is replaced: the safety snapshot and the copy took time.
+    await this.placeFile(plan, live, () => {
+      if (existsSync(live)) guardOfflineRestore(live, plan.force === true, notes, this.logger);
+    });
+  }
+
+  /**
+   * The restore test's restore (RestorePlan.target): the same verification and the same placement
+   * as an offline restore, into a scratch file that must not exist yet. Nothing else is touched:
+   * no live database, no safety snapshot, no log line of a restore.
+   */
+  private async restoreInto(plan: RestorePlan, target: string, t0: number): Promise<RestoreResult> {
+    if (plan.mode !== 'offline' || plan.dryRun)
+      throw new RestoreNotPossibleError('a restore into a scratch file is an offline restore, not a dry run');
+    if (existsSync(target))
+      throw new RestoreNotPossibleError(`${target} exists: a restore places a new file`);
+    if (!plan.verified) await this.verify(plan);
+    await this.placeFile(plan, target);
+    return this.result(plan, 'offline', null, countRows(target), null, [], t0);
+  }
+
+  /**
+   * Places the verified backup at `dest`: copy to a temp file beside it (same volume), fsync, check
+   * its sha256, remove a stale `-wal`/`-shm`, rename over `dest`. `beforeRename` may refuse.
+   */
+  private async placeFile(plan: RestorePlan, dest: string, beforeRename?: () => void): Promise<void> {
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = join(dirname(dest), `.${basename(dest)}.restore.tmp`);
     try {
       await copyFile(plan.file, tmp);
       await fsyncFile(tmp);
@@ -190,12 +222,11 @@ export class BackupRestorer {
       if (copied !== plan.manifest.sha256) {
         throw new BackupCorruptError(plan.manifest.id, `the copy on the data volume has sha256 ${copied}`);
       }
-      // Checked again just before the file is replaced: the safety snapshot and the copy took time.
-      if (existsSync(live)) guardOfflineRestore(live, plan.force === true, notes, this.logger);
+      beforeRename?.();
       // The old WAL must go before the rename: its frames belong to the old file and would be
       // replayed into the new one.
-      await removeQuietly(`${live}-wal`, `${live}-shm`, `${live}-journal`);
-      await renameDurable(tmp, live);
+      await removeQuietly(`${dest}-wal`, `${dest}-shm`, `${dest}-journal`);
+      await renameDurable(tmp, dest);
     } catch (err) {
       await removeQuietly(tmp);
       throw err;

@@ -75,6 +75,7 @@ export class HealthController {
       running: this.agent.running,
       last_backup_error: this.agent.stats.lastError,
       auto_restore: this.autoRestore(),
+      restore_test: this.restoreTest(),
       offsite: this.offsite(),
     };
   }
@@ -87,6 +88,18 @@ export class HealthController {
       restores_total: r.restores_total,
       failures_total: r.failures_total,
       last: r.last,
+    };
+  }
+
+  /** BACKUP_VERIFY_RESTORE_SCHEDULE, and the last scheduled restore tests. */
+  private restoreTest(): Record<string, unknown> {
+    const r = this.agent.stats.restoreTest;
+    return {
+      schedule: this.config.restoreTestSchedule,
+      tests_total: r.tests_total,
+      failures_total: r.failures_total,
+      last: r.last,
+      last_success_at: r.last_success?.at ?? null,
     };
   }
 

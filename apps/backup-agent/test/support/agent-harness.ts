@@ -76,6 +76,7 @@ export async function startAgentProcess(
       BACKUP_ON_START: 'false',
       BACKUP_SCHEDULE: '0 0 0 1 1 *', // once a year: tests drive backups themselves
       BACKUP_REPLICATION: 'off', // snapshot tests; the replication tests turn it on
+      BACKUP_VERIFY_RESTORE_SCHEDULE: 'off', // no restore test taking the lock unless a test asks
       LOG_LEVEL: 'warn',
       ...env,
     },
