@@ -371,6 +371,13 @@ async function main() {
   const corrupt = verifyRows.filter((l) => /\sFAILED\s/.test(l));
   say(`verify: ${verifyRows.length} restore points, ${corrupt.length} corrupt (exit ${verify.status})`);
 
+  // The agent's own scheduled restore tests during the run (make dev's hourly one runs a minute in).
+  let restoreTests = { tests_total: 0, failures_total: 0, last: null };
+  try {
+    restoreTests = JSON.parse(readFileSync(join(backupDir, '.restore-tests.json'), 'utf8'));
+  } catch {
+    // none ran
+  }
   const achievedRate = ledger.acked / options.minutes / 60;
   const resourceChecks = {
     api: resourceVerdict(samples.api),
@@ -425,6 +432,11 @@ async function main() {
     check('agent memory flat', resourceChecks.agent.rssFlat, resourceChecks.agent.rssDetail),
     check('agent open files flat', resourceChecks.agent.fdsFlat, resourceChecks.agent.fdsDetail),
     check('agent sockets bounded', resourceChecks.agent.socketsBounded, resourceChecks.agent.socketsDetail),
+    check(
+      "the agent's scheduled restore tests passed",
+      restoreTests.failures_total === 0,
+      `${restoreTests.tests_total - restoreTests.failures_total} of ${restoreTests.tests_total}${restoreTests.failures_total ? `: ${restoreTests.last?.detail}` : ''}`,
+    ),
     ...failures.map((f) => check(f, false, '')),
   ];
   const report = {
