@@ -31,7 +31,8 @@ Commands:
   restore --auto                 recovery without a human: when the database file is missing,
                                  restore the newest verified point (local, else offsite) offline;
                                  otherwise do nothing. Exit 0 when restored or nothing to do,
-                                 4 when that point fails its verification (nothing restored)
+                                 4 when that point fails its verification, 1 when it cannot be
+                                 fetched (nothing restored either way)
   verify [--id <id>] [--quick]   re-check sha256 and integrity of one or all backups
                                  (a backup without manifest gets one if it passes)
   test-restore                   restore the newest point into a scratch file on the backup
