@@ -79,6 +79,7 @@ describe('GET /status', () => {
       outcome: 'restored',
       id: 'app-1795262300',
       rows: 42,
+      created_at: '2026-11-21T11:58:20.000Z',
       from: 'local',
       duration_ms: 35,
       detail:

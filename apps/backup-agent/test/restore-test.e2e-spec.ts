@@ -3,7 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { json, Layout, makeLayout, metric, startAgentProcess, until } from './support/agent-harness';
+import { buildBackupAgent } from '../src/agent.factory';
+import { silentLogger } from '../src/core/ports';
+import {
+  json,
+  Layout,
+  makeLayout,
+  metric,
+  startAgentProcess,
+  startApiProcess,
+  until,
+} from './support/agent-harness';
 
 /**
  * Restore verification on a schedule, with the real agent: every second here
@@ -35,13 +45,20 @@ describe('scheduled restore tests (real agent)', () => {
       BACKUP_VERIFY_RESTORE_SCHEDULE: '* * * * * *',
     });
     try {
+      // A restore test runs every second and holds the lock meanwhile: 409, then again.
       const backup = async () => {
-        const res = await fetch(`${agent.baseUrl}/backups`, {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${TOKEN}` },
-        });
-        expect(res.status).toBe(201);
-        return (await json<{ id: string }>(res)).id;
+        for (;;) {
+          const res = await fetch(`${agent.baseUrl}/backups`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${TOKEN}` },
+          });
+          if (res.status === 409) {
+            await new Promise((r) => setTimeout(r, 50));
+            continue;
+          }
+          expect(res.status).toBe(201);
+          return (await json<{ id: string }>(res)).id;
+        }
       };
       const listed = async (id: string) =>
         (await json<Listed[]>(await fetch(`${agent.baseUrl}/backups`))).find((b) => b.id === id) as Listed;
@@ -111,6 +128,69 @@ describe('scheduled restore tests (real agent)', () => {
       await until(() => scratch().length === 0, 10_000, 'leftovers removed');
     } finally {
       await again.stop();
+    }
+  });
+});
+
+/**
+ * With continuous replication the test restores the state of a minute ago, replaying the chain
+ * like `POST /restore?at=`. Here the agent runs in this process and looks back half a second (not
+ * a minute: a chain would have to be a minute old), while the real API writes and stamps commits.
+ */
+describe('scheduled restore test with continuous replication (point in time)', () => {
+  let layout: Layout;
+  beforeEach(() => (layout = makeLayout('restore-test-pitr')));
+  afterEach(() => layout.remove());
+
+  it('replays the chain onto its snapshot into a scratch file, and checks it', async () => {
+    const api = await startApiProcess(layout);
+    const agent = buildBackupAgent(
+      {
+        dbPath: layout.dbPath,
+        backupDir: layout.backupDir,
+        verify: 'quick',
+        retention: { keepLast: 100, hourly: 0, daily: 0, weekly: 0 },
+        offsite: null,
+        replication: { syncIntervalMs: 200, windowMs: 3_600_000, follow: true },
+      },
+      { logger: silentLogger },
+    );
+    try {
+      for (let i = 0; i < 20; i++)
+        await (await fetch(`${api.baseUrl}/add?message=before-${i}`)).arrayBuffer();
+      agent.replication?.start();
+      await until(
+        async () => (await agent.chains()).some((c) => c.status === 'live' && c.from !== null),
+        15_000,
+        'a live chain',
+      );
+      for (let i = 0; i < 30; i++) await (await fetch(`${api.baseUrl}/add?message=after-${i}`)).arrayBuffer();
+      await new Promise((r) => setTimeout(r, 800)); // the 50 rows are older than the instant tested
+      const live = createHash('sha256').update(readFileSync(layout.dbPath)).digest('hex');
+
+      const outcome = await agent.testRestore({ lookbackMs: 500 });
+      expect(outcome).toMatchObject({
+        outcome: 'passed',
+        event: {
+          ok: true,
+          rows_expected: 50,
+          rows_found: 50,
+          detail: expect.stringMatching(
+            /^restored the state of .* transaction\(s\) of chain-\d+\) into a scratch file/,
+          ),
+        },
+      });
+      expect((outcome as { event: { detail: string } }).event.detail).not.toMatch(
+        /the newest restore point was tested/,
+      );
+      expect(
+        readdirSync(layout.backupDir).filter((n) => n.includes('restore-test.db') || n.includes('.pitr-')),
+      ).toEqual([]);
+      expect(createHash('sha256').update(readFileSync(layout.dbPath)).digest('hex')).toBe(live);
+      expect((await agent.chains()).filter((c) => c.status === 'live')).toHaveLength(1); // the chain goes on
+    } finally {
+      await agent.replication?.stop();
+      await api.stop();
     }
   });
 });

@@ -260,7 +260,7 @@ export class BackupAgent {
    * into a scratch file on the backup volume, checked and removed; under the operation lock, after
    * making room for the copy like for a snapshot.
    */
-  async testRestore(): Promise<RestoreTestOutcome> {
+  async testRestore(options: { readonly lookbackMs?: number } = {}): Promise<RestoreTestOutcome> {
     const outcome = await this.lock.run('restore-test', async () => {
       const newest = await this.newestSnapshot();
       // The copy, and the rebuilt database or the download it is made from.
@@ -270,6 +270,7 @@ export class BackupAgent {
         clock: this.clock,
         logger: this.logger,
         pointInTime: this.replication !== null,
+        lookbackMs: options.lookbackMs,
         restoreInto: (ref, target) => this.restoreUnderLock({ ref, mode: 'offline', into: target }),
       });
     });

@@ -33,9 +33,16 @@ export function restoreTestScratch(backupDir: string): string {
  * replays a chain onto its snapshot exactly as a point-in-time restore does; without it, the newest
  * restore point, what `POST /restore/latest` restores.
  */
-export function restoreTestRef(now: Date, pointInTime: boolean): BackupRef {
-  return pointInTime ? { kind: 'at', at: new Date(now.getTime() - 60_000) } : LATEST;
+export function restoreTestRef(
+  now: Date,
+  pointInTime: boolean,
+  lookbackMs = RESTORE_TEST_LOOKBACK_MS,
+): BackupRef {
+  return pointInTime ? { kind: 'at', at: new Date(now.getTime() - lookbackMs) } : LATEST;
 }
+
+/** How far back the point-in-time restore test goes: a minute. */
+export const RESTORE_TEST_LOOKBACK_MS = 60_000;
 
 export interface RestoreTestDeps {
   readonly backupDir: string;
@@ -43,6 +50,8 @@ export interface RestoreTestDeps {
   readonly logger: Logger;
   /** Replication is on: test a point-in-time restore (restoreTestRef). */
   readonly pointInTime: boolean;
+  /** How far back; a minute unless a test asks for less. */
+  readonly lookbackMs?: number;
   /** The agent's restore, offline, into `target` (RestoreRequest.into); the caller holds the lock. */
   restoreInto(ref: BackupRef, target: string): Promise<RestoreResult>;
 }
@@ -68,7 +77,7 @@ export async function runRestoreTest(deps: RestoreTestDeps): Promise<RestoreTest
   ];
   const started = clock.now();
   const t0 = performance.now();
-  let ref = restoreTestRef(started, deps.pointInTime);
+  let ref = restoreTestRef(started, deps.pointInTime, deps.lookbackMs);
   let id: string | null = null;
   let expected: number | null = null;
   let found: number | null = null;

@@ -190,6 +190,7 @@ interface AutoRestoreView {
     outcome: string;
     id: string;
     rows: number;
+    created_at: string;
     from: 'local' | 's3';
     at: string;
     detail: string;
@@ -203,7 +204,10 @@ interface AutoRestoreView {
  * while backups exist, opens it on its next request. The drill only watches.
  */
 export function autoDataLoss(): Scenario {
-  let before = 0;
+  // When the fault began: the restore to wait for is the first one recorded after it. (No request
+  // to the agent before the fault itself: writes go on meanwhile, and would be counted as written
+  // after the fault.)
+  let faultAt = 0;
   const view = async (target: DrillTarget) =>
     (await http<{ auto_restore?: AutoRestoreView }>(`${target.agentUrl()}/ready`, { timeoutMs: 2000 })).body
       .auto_restore;
@@ -214,7 +218,7 @@ export function autoDataLoss(): Scenario {
       'the data volume is destroyed while writing and the pod restarts on the empty one; the agent restores the latest backup by itself',
     fault: async ({ target }) => {
       if (!target.restartPod) throw new Error(`the ${target.name} target cannot restart its pod`);
-      before = (await view(target))?.restores_total ?? 0;
+      faultAt = Date.now();
       return `${await target.destroyDataVolume()}; ${await target.restartPod()}`;
     },
     recover: async ({ target, timeline, timeoutMs }) => {
@@ -223,9 +227,9 @@ export function autoDataLoss(): Scenario {
         'the automatic restore',
         async () => {
           const v = await view(target).catch(() => undefined);
-          if (!v || v.restores_total <= before) return undefined;
-          if (v.last?.outcome !== 'restored')
-            throw new Error(`the automatic restore did not restore: ${v.last?.detail}`);
+          if (!v?.last || Date.parse(v.last.at) < faultAt) return undefined;
+          if (v.last.outcome !== 'restored')
+            throw new Error(`the automatic restore did not restore: ${v.last.detail}`);
           return v.last;
         },
         {
@@ -234,14 +238,11 @@ export function autoDataLoss(): Scenario {
           onWait: (ms) => timeline.progress(`no automatic restore yet, ${Math.round(ms / 1000)}s`),
         },
       );
-      timeline.mark('restored', `by the agent at start: ${last.id} (${last.rows} rows)`);
-      return { id: last.id, createdAt: await createdAtOf(target, last.id), rows: last.rows, from: last.from };
+      timeline.mark(
+        'restored',
+        `by the agent at start: the state of ${last.created_at} from ${last.id} (${last.rows} rows)`,
+      );
+      return { id: last.id, createdAt: last.created_at, rows: last.rows, from: last.from };
     },
   };
-}
-
-/** created_at of a restore point, from the agent's catalog. */
-async function createdAtOf(target: DrillTarget, id: string): Promise<string> {
-  const b = await httpOk<{ created_at: string }>(`${target.agentUrl()}/backups/${id}`);
-  return b.created_at;
 }

@@ -16,6 +16,8 @@ export interface AutoRestoreEvent {
   /** The restore point: restored, or refused. */
   readonly id: string | null;
   readonly rows: number | null;
+  /** The moment the restored state is from: the backup's time, or the instant a chain replayed to. */
+  readonly created_at: string | null;
   readonly from: 'local' | 's3' | null;
   readonly duration_ms: number | null;
   /** One sentence: what was restored, or why not and what to do. */
