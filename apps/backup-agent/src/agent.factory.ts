@@ -1,7 +1,7 @@
 import type { AgentConfig } from './config/agent-config';
 import { AgentCoreConfig, BackupAgent, snapshotsInChains } from './core/backup-agent';
 import { Clock, Logger, systemClock } from './core/ports';
-import { buildOffsite, OffsiteSettings } from './offsite/offsite.factory';
+import { buildOffsite, buildSegmentUploader, OffsiteSettings } from './offsite/offsite.factory';
 import { ReplicationService } from './replication/replication';
 import { LocalDirStore } from './stores/local-dir.store';
 
@@ -66,8 +66,23 @@ export function buildBackupAgent(settings: AgentSettings, env: AgentEnvironment)
         (anchor) => (agent as BackupAgent).backup('replication', anchor),
         clock,
         env.replicationLogger ?? env.logger,
+        offsite
+          ? { store: offsite.chains, snapshots: async () => snapshotsInChains(await offsite.store.list()) }
+          : null,
       )
     : null;
+  // Following the WAL with offsite copies on: the chains go to the bucket too, segment by segment.
+  if (replication?.replicator && offsite) {
+    const uploader = buildSegmentUploader(
+      settings.offsite,
+      offsite,
+      replication.store,
+      async () => snapshotsInChains(await local.list()),
+      clock,
+      env.offsiteLogger ?? env.logger,
+    );
+    if (uploader) offsite.attachSegments(uploader);
+  }
   agent = new BackupAgent(settings, { local, offsite, replication, clock, logger: env.logger });
   return agent;
 }

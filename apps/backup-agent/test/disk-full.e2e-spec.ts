@@ -79,12 +79,6 @@ describe('a full backup volume (tmpfs)', () => {
           Buffer.alloc(Math.max(0, bavail * bsize - 1024 * 1024)),
         );
         const before = readdirSync(layout.backupDir).sort();
-        const countBefore = (
-          await agent
-            .http()
-            .get('/count')
-            .ok(() => true)
-        ).status; // the agent has no /count: API untouched below
         const rowsBefore = (await agent.http().get('/backups').expect(200)).body.length;
 
         const res = await agent.http().post('/backups').set(auth).expect(507);

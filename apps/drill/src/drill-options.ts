@@ -54,7 +54,8 @@ Options:
   --api <url> --agent <url>   local and podman targets: the services (default http://127.0.0.1:8080, :8081)
   --token <t>                 the agent's bearer token (default $BACKUP_TOKEN)
   --var <dir>                 local target: the make dev var directory (default ./var)
-  --schedule <cron>           local target, private instance: backup schedule (default every 5 s)
+  --schedule <cron>           local target, private instance: snapshot schedule (default: the agent's,
+                              hourly with continuous replication, every minute without)
   --namespace <ns>            k8s target: the namespace (default pra)
   --agent-image <image>       podman target: the agent image for the offline restore
                               (default pra/backup-agent:1.0)
@@ -88,7 +89,7 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
       agent: { type: 'string', default: 'http://127.0.0.1:8081' },
       token: { type: 'string' },
       var: { type: 'string', default: 'var' },
-      schedule: { type: 'string', default: '*/5 * * * * *' },
+      schedule: { type: 'string', default: '' },
       namespace: { type: 'string', default: 'pra' },
       'agent-image': { type: 'string', default: 'pra/backup-agent:1.0' },
       json: { type: 'boolean', default: false },

@@ -63,12 +63,22 @@ export async function runDrill(
   try {
     await sleep(options.warmupSeconds * 1000);
     let backupAtFault: { id: string; createdAt: string; rows: number } | null = null;
-    // With continuous replication (and the backup volume kept), every write is on the backup volume
-    // within the sync interval: no snapshot has to be waited for.
-    const replicated = !scenario.needsOffsite && (await replicationFollows(target));
+    // With continuous replication, every write is on the backup volume within the sync interval,
+    // and in the bucket within S3_SYNC_INTERVAL when the agent copies its chains there: no snapshot
+    // has to be waited for.
+    const health = await replicationHealth(target);
+    const replicated = scenario.needsOffsite
+      ? health?.replication.enabled === true && !!health.offsite?.segments
+      : health?.replication.enabled === true;
     if (replicated) {
-      timeline.mark('replication', 'continuous: each write on the backup volume within the sync interval');
-      await waitForReplicationAfter(target, writingFrom, timeline, timeoutMs);
+      timeline.mark(
+        'replication',
+        scenario.needsOffsite
+          ? 'continuous, and copied to the bucket every S3_SYNC_INTERVAL'
+          : 'continuous: each write on the backup volume within the sync interval',
+      );
+      const where = scenario.needsOffsite ? 'bucket' : 'volume';
+      await waitForReplicationAfter(target, writingFrom, where, timeline, timeoutMs);
     }
     if (scenario.needsBackup) {
       // When the backup volume is lost too, only what reached the offsite copy counts.
@@ -219,37 +229,46 @@ const isRestorePoint = (b: BackupView) => b.verified === true && b.reason !== 'p
 interface HealthReport {
   rpo: { objective_seconds: number };
   replication: { enabled: boolean; state: string; durable_until: string | null };
+  offsite: { segments: { lag_seconds: number } | null } | null;
 }
 
-/** Whether the agent follows the WAL (continuous replication); false for an agent without it. */
-async function replicationFollows(target: DrillTarget): Promise<boolean> {
+/** The agent's backup health report; null for an agent without one (no continuous replication). */
+async function replicationHealth(target: DrillTarget): Promise<HealthReport | null> {
   const res = await http<HealthReport>(`${target.agentUrl()}/health/backups`);
-  return res.status === 200 && res.body.replication?.enabled === true;
+  return res.status === 200 && res.body.replication ? res.body : null;
 }
 
 async function rpoObjective(target: DrillTarget): Promise<number> {
   return (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).rpo.objective_seconds;
 }
 
-/** Waits until replication has made writes after `after` durable (a chain is live and caught up). */
+/**
+ * Waits until the drill's writes after `after` can be restored: on the backup volume (a live chain
+ * caught up) or, for `bucket`, in the bucket's copy of a chain.
+ */
 async function waitForReplicationAfter(
   target: DrillTarget,
   after: number,
+  where: 'volume' | 'bucket',
   timeline: Timeline,
   timeoutMs: number,
 ): Promise<void> {
+  const holds = async () => {
+    if (where === 'bucket') {
+      const chains = await httpOk<{ offsite?: { to: string } | null }[]>(`${target.agentUrl()}/chains`);
+      return chains.some((c) => c.offsite && Date.parse(c.offsite.to) > after + 500);
+    }
+    const r = (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).replication;
+    return r.state === 'following' && !!r.durable_until && Date.parse(r.durable_until) > after + 500;
+  };
   await pollUntil(
-    'replication to hold drill writes',
-    async () => {
-      const r = (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).replication;
-      return r.state === 'following' && r.durable_until && Date.parse(r.durable_until) > after + 500
-        ? true
-        : undefined;
-    },
+    `the ${where === 'bucket' ? 'bucket' : 'backup volume'} to hold drill writes`,
+    async () => ((await holds()) ? true : undefined),
     {
       timeoutMs,
       intervalMs: 250,
-      onWait: (ms) => timeline.progress(`replication not caught up yet, ${Math.round(ms / 1000)}s`),
+      onWait: (ms) =>
+        timeline.progress(`replication has no drill write there yet, ${Math.round(ms / 1000)}s`),
     },
   );
 }

@@ -26,8 +26,11 @@ Commands:
                                  (exit 5) while another process has the database open
           [--force]              with --offline: replace it even then. RISKY: writes the API
                                  acknowledged meanwhile are lost, the file may be corrupted
-          [--from local|s3]      take the backup from the local directory or the offsite copy
+          [--from local|s3]      take the backup (or the chain) from the local directory or the
+                                 bucket (both volumes lost)
           [--dry-run]            say what would happen, change nothing
+          [--allow-gap]          an instant after a missing segment: restore up to the gap
+                                 (and say where it stopped) instead of refusing
   restore --auto                 recovery without a human: when the database file is missing,
                                  restore the newest verified point (local, else offsite) offline;
                                  otherwise do nothing. Exit 0 when restored or nothing to do,
@@ -41,7 +44,8 @@ Commands:
                                  runs this in serve)
   list [--json]                  list the restore points, newest first
 
-  --id "" or --id latest means the newest verified backup (for a Job's $(BACKUP_ID));
+  --id "" or --id latest means the newest restorable point: with continuous replication, the
+  end of the newest chain (for a Job's $(BACKUP_ID));
   --at "" means no instant (for a Job's $(BACKUP_AT)): a Job can pass both, one of them empty.
   Configuration comes from environment variables (DB_PATH, BACKUP_DIR, ...; see README).
 

@@ -39,14 +39,23 @@ export function formatBackups(list: readonly BackupView[]): string {
 export function formatChains(chains: readonly ChainView[]): string {
   if (chains.length === 0) return 'continuous restore: no replication chain yet (it starts with a snapshot)';
   const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, '');
-  const lines = chains.map((c) => {
-    const range =
-      c.from === null
+  const lines = chains.flatMap((c) => {
+    const onlyOffsite = c.from === null && c.segments === 0 && c.offsite !== undefined;
+    const range = onlyOffsite
+      ? 'not on this volume'
+      : c.from === null
         ? 'nothing restorable (its snapshots are gone)'
         : `any instant from ${when(c.from)} to ${c.status === 'live' ? 'now' : when(c.to as string)}`;
-    const detail = `${c.transactions} transactions, ${c.snapshots.length} snapshot(s), ${formatBytes(c.bytes)}`;
-    const ended = c.status === 'ended' ? `; ended: ${c.end_reason}` : '';
-    return `  ${c.id}  ${c.status.padEnd(5)}  ${range} (${detail})${ended}`;
+    const detail = onlyOffsite
+      ? ''
+      : ` (${c.transactions} transactions, ${c.snapshots.length} snapshot(s), ${formatBytes(c.bytes)})`;
+    const ended = c.status === 'ended' && c.end_reason ? `; ended: ${c.end_reason}` : '';
+    const line = `  ${c.id}  ${c.status.padEnd(5)}  ${range}${detail}${ended}`;
+    if (c.offsite === undefined) return [line];
+    const offsite = c.offsite
+      ? `any instant from ${when(c.offsite.from)} to ${when(c.offsite.to)} (restore --at <instant> --from s3)`
+      : 'nothing yet';
+    return [line, `  ${' '.repeat(c.id.length)}  ${'offsite'.padEnd(5)}  ${offsite}`];
   });
   return ['continuous restore (UTC), restore --at <instant>:', ...lines].join('\n');
 }

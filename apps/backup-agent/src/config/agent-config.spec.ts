@@ -119,6 +119,7 @@ describe('parseAgentConfig', () => {
       retryBaseMs: 1000,
       retryMaxMs: 300_000,
       waitSeconds: 120,
+      syncIntervalMs: 10_000,
     });
   });
 
@@ -137,6 +138,7 @@ describe('parseAgentConfig', () => {
         BACKUP_OFFSITE_RETRY_BASE_MS: '200',
         BACKUP_OFFSITE_RETRY_MAX_MS: '2000',
         BACKUP_OFFSITE_WAIT_SECONDS: '30',
+        S3_SYNC_INTERVAL: '2s',
       }).offsite,
     ).toEqual({
       s3: {
@@ -154,7 +156,10 @@ describe('parseAgentConfig', () => {
       retryBaseMs: 200,
       retryMaxMs: 2000,
       waitSeconds: 30,
+      syncIntervalMs: 2000,
     });
+    // Down to 1 s, not below (a pass is several requests).
+    expect(() => parseAgentConfig({ ...minio, S3_SYNC_INTERVAL: '500ms' })).toThrow(/S3_SYNC_INTERVAL/);
     // The key may also be given as 64 hex characters.
     expect(
       parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: key.toString('hex') }).offsite?.s3.encryptionKey,

@@ -211,6 +211,7 @@ function parseOffsite(env: Env): OffsiteSettings | null {
     retryBaseMs,
     retryMaxMs,
     waitSeconds: readInt(env, 'BACKUP_OFFSITE_WAIT_SECONDS', 120, { min: 0, max: 86_400 }),
+    syncIntervalMs: readDuration(env, 'S3_SYNC_INTERVAL', 10_000, { minMs: 1000, maxMs: 3_600_000 }),
   };
 }
 

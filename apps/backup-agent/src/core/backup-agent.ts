@@ -66,6 +66,11 @@ export interface RestoreRequest {
   readonly force?: boolean;
   /** Restore into this new file instead of the live database (the restore test's scratch file). */
   readonly into?: string;
+  /**
+   * A point-in-time restore whose chain misses a segment before the instant stops at the gap (and
+   * says where) instead of refusing.
+   */
+  readonly allowGap?: boolean;
 }
 
 export interface VerifyReport {
@@ -281,7 +286,7 @@ export class BackupAgent {
   /** One restore (or a restore test's, with `into`); the caller holds the operation lock. */
   private async restoreUnderLock(request: RestoreRequest): Promise<RestoreResult> {
     const ref = request.ref;
-    const pointInTime = await this.pointInTimeFor(ref, request.from);
+    const pointInTime = await this.pointInTimeFor(ref, request);
     if (pointInTime) return this.restorePointInTime(pointInTime, ref, request);
     const stored = ref as StoredRef;
     const source = await this.locate(stored, request.from);
@@ -374,36 +379,31 @@ export class BackupAgent {
    * The point-in-time plan for a ref, or null when a stored backup is what to restore: an id, an
    * offsite copy (`from: s3`), or `latest` when no chain reaches past the newest snapshot.
    */
-  private async pointInTimeFor(
-    ref: BackupRef,
-    from: 'local' | 's3' | undefined,
-  ): Promise<PointInTimePlan | null> {
+  private async pointInTimeFor(ref: BackupRef, request: RestoreRequest): Promise<PointInTimePlan | null> {
     const replication = this.replication;
+    const from = request.from ?? 'local';
+    const options = { from, allowGap: request.allowGap ?? false };
     if (ref.kind === 'id') return null;
     if (ref.kind === 'at') {
       if (!replication) refuseInstant(ref);
-      if (from === 's3') {
-        throw new PointInTimeUnavailableError(
-          'a point-in-time restore reads the chains on the backup volume; the offsite copies hold snapshots only',
-        );
-      }
       if (ref.at.getTime() > this.clock.now().getTime()) {
         throw new PointInTimeUnavailableError(`${ref.at.toISOString()} is in the future`);
       }
-      await this.syncQuietly(replication as Replication);
-      return (replication as Replication).plan(ref.at);
+      if (from === 'local') await this.syncQuietly(replication as Replication);
+      return (replication as Replication).plan(ref.at, options);
     }
-    if (!replication || from === 's3') return null;
-    await this.syncQuietly(replication);
+    if (!replication) return null;
+    if (from === 'local') await this.syncQuietly(replication);
     let plan: PointInTimePlan;
     try {
-      plan = await replication.plan('latest');
+      plan = await replication.plan('latest', options);
     } catch (err) {
       if (err instanceof PointInTimeUnavailableError) return null;
       throw err;
     }
     if (plan.toTx === plan.snapshot.tx) return null; // nothing after the snapshot: restore the snapshot
-    const newest = (await this.local.list()).find((b) => isLatestCandidate(b.manifest));
+    const snapshots = from === 's3' ? await (this.offsite as Offsite).store.list() : await this.local.list();
+    const newest = snapshots.find((b) => isLatestCandidate(b.manifest));
     const newestMs = newest?.manifest ? Date.parse(newest.manifest.created_at) : 0;
     return plan.targetTimeUs / 1000 >= newestMs ? plan : null;
   }
@@ -432,11 +432,38 @@ export class BackupAgent {
     ref: BackupRef,
     request: RestoreRequest,
   ): Promise<RestoreResult> {
-    const snapshot = await this.local.stat(plan.snapshot.backupId);
-    if (!snapshot?.manifest)
-      throw new BackupNotFoundError(plan.snapshot.backupId, `in ${this.config.backupDir}`);
-    const snapshotFile = this.local.pathOf(snapshot.id);
-    await this.restorer.verify({ manifest: snapshot.manifest, file: snapshotFile });
+    const fromBucket = plan.source === 's3';
+    const store = fromBucket ? (this.offsite as Offsite).store : this.local;
+    const snapshot = await store.stat(plan.snapshot.backupId);
+    if (!snapshot?.manifest) throw new BackupNotFoundError(plan.snapshot.backupId, `in ${store.location}`);
+    // From the bucket, the snapshot is downloaded (and decrypted) beside the backups first.
+    const download = fromBucket ? join(this.config.backupDir, `.${snapshot.id}.download.tmp`) : null;
+    try {
+      if (download) {
+        await mkdir(this.config.backupDir, { recursive: true });
+        await (this.offsite as Offsite).store.fetch(snapshot.id, download);
+      }
+      const snapshotFile = download ?? this.local.pathOf(snapshot.id);
+      await this.restorer.verify({ manifest: snapshot.manifest, file: snapshotFile });
+      return await this.replayAndRestore(
+        plan,
+        ref,
+        request,
+        snapshot as StoredBackup & { manifest: BackupManifest },
+        snapshotFile,
+      );
+    } finally {
+      if (download) await removeQuietly(download);
+    }
+  }
+
+  private async replayAndRestore(
+    plan: PointInTimePlan,
+    ref: BackupRef,
+    request: RestoreRequest,
+    snapshot: StoredBackup & { manifest: BackupManifest },
+    snapshotFile: string,
+  ): Promise<RestoreResult> {
     const at = ref.kind === 'at' ? ref.at.toISOString() : 'latest';
     const target = new Date(Math.floor(plan.targetTimeUs / 1000));
     const scratch = join(this.config.backupDir, `.${snapshot.id}.pitr-${plan.toTx}.restore.tmp`);
@@ -468,7 +495,7 @@ export class BackupAgent {
       return await this.replaceLive(`restored the state of ${target.toISOString()}`, {
         manifest,
         file: scratch,
-        from: 'local',
+        from: plan.source ?? 'local',
         mode: request.mode,
         dryRun: request.dryRun ?? false,
         force: request.force ?? false,
@@ -480,6 +507,7 @@ export class BackupAgent {
           snapshot: snapshot.id,
           transactions: plan.toTx - plan.snapshot.tx,
           target_time: target.toISOString(),
+          ...(plan.stoppedAtGap ? { stopped_at_gap: plan.stoppedAtGap } : {}),
         },
       });
     } finally {
@@ -509,21 +537,27 @@ export class BackupAgent {
     }));
     if (!this.replication) return withTests;
     const chains = new Map((await this.replication.chains()).map((c) => [c.id, c]));
-    const positions = new Map(local.map((b) => [b.id, b.manifest?.chain ?? null]));
+    const positions = new Map([...(offsite ?? []), ...local].map((b) => [b.id, b.manifest?.chain ?? null]));
+    /** From this backup's instant to the end of the range that contains it (null: not in one). */
+    const rangeFrom = (at: string, range: { from: string | null; to: string | null } | null) =>
+      range && range.from !== null && range.to !== null && Date.parse(range.from) <= Date.parse(at)
+        ? { from: at, to: range.to }
+        : null;
     return withTests.map((v) => {
       const position = positions.get(v.id);
       const chain = position ? chains.get(position.id) : undefined;
       if (!position || !chain) return { ...v, chain: null };
       const at = new Date(Math.floor(position.time_us / 1000)).toISOString();
-      const inRange = chain.from !== null && Date.parse(chain.from) <= Date.parse(at);
+      const here = v.location === 'offsite' ? null : rangeFrom(at, chain);
       return {
         ...v,
         chain: {
           id: chain.id,
           tx: position.tx,
           status: chain.status,
-          from: inRange ? at : null,
-          to: inRange ? chain.to : null,
+          from: here?.from ?? null,
+          to: here?.to ?? null,
+          ...(this.offsite ? { offsite: rangeFrom(at, chain.offsite ?? null) } : {}),
         },
       };
     });

@@ -120,4 +120,72 @@ describe('backupHealth (GET /health/backups)', () => {
     expect(r.storage.ok).toBe(false);
     expect(r.summary).toMatch(/next snapshot needs about 3.0 MiB and 1.0 MiB are free/);
   });
+
+  describe('the replication copy to the bucket (both volumes lost)', () => {
+    const offsite = {
+      location: 's3://pra/',
+      endpoint: 'http://minio:9000',
+      encrypted: true,
+      healthy: true,
+      lastError: null,
+      consecutiveFailures: 0,
+      pending: 0,
+      oldestPendingCreatedAt: null,
+      uploadsTotal: 3,
+      failuresTotal: 0,
+      prunedTotal: 0,
+      lastUploadAt: now,
+      remoteBackups: 3,
+    };
+    const segments = {
+      location: 's3://pra/',
+      healthy: true as boolean | null,
+      lastError: null as { code: string; message: string; at: Date } | null,
+      pendingSegments: 2,
+      backlogBytes: 4096,
+      lagSeconds: 4.2,
+      segmentsUploaded: 100,
+      bytesUploaded: 1e6,
+      failuresTotal: 0,
+      chainsPruned: 0,
+    };
+    const withSegments = (s: typeof segments) =>
+      backupHealth({ ...base, offsite, offsiteSegments: s, offsiteSyncIntervalMs: 10_000 });
+
+    it('caught up: the report says how much both volumes would cost, and is ok', () => {
+      const r = withSegments(segments);
+      expect(r.status).toBe('ok');
+      expect(r.offsite?.segments).toEqual({
+        status: 'ok',
+        lag_seconds: 4.2,
+        pending_segments: 2,
+        backlog_bytes: 4096,
+        error: null,
+      });
+      expect(r.conditions.find((c) => c.name === 'offsite_replication')).toEqual({
+        name: 'offsite_replication',
+        ok: true,
+        message:
+          'losing both volumes now would lose at most about 10 s of writes (the bucket s3://pra/ gets the replication every 10 s)',
+      });
+    });
+
+    it('more than 5 minutes behind, or failing: degraded, in words', () => {
+      const behind = withSegments({ ...segments, lagSeconds: 400 });
+      expect(behind.status).toBe('degraded');
+      expect(behind.summary).toBe(
+        "the replication's copy to s3://pra/ is 400 s behind: losing both volumes now would lose that much",
+      );
+      const failing = withSegments({
+        ...segments,
+        healthy: false,
+        lastError: { code: 'OFFSITE_UNAVAILABLE', message: 'connect ECONNREFUSED', at: now },
+      });
+      expect(failing.status).toBe('degraded');
+      expect(failing.offsite?.segments).toMatchObject({ status: 'failing', error: 'connect ECONNREFUSED' });
+      expect(failing.summary).toMatch(
+        /copy to s3:\/\/pra\/ is failing \(connect ECONNREFUSED\); 2 segment\(s\) waiting/,
+      );
+    });
+  });
 });

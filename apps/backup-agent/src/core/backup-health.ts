@@ -1,5 +1,5 @@
 import { BackupManifest } from '@pra-kit/shared';
-import { OffsiteStatus } from './ports';
+import { OffsiteStatus, SegmentUploadStatus } from './ports';
 import { ChainView, ReplicationStatus, replicationLagSeconds } from './replication.port';
 
 /**
@@ -43,6 +43,14 @@ export interface BackupHealthReport {
     readonly pending_uploads: number;
     readonly lag_seconds: number;
     readonly error: string | null;
+    /** The replication chains' copy (null: not copying them, e.g. replication off). */
+    readonly segments: {
+      readonly status: 'ok' | 'failing' | 'starting';
+      readonly lag_seconds: number;
+      readonly pending_segments: number;
+      readonly backlog_bytes: number;
+      readonly error: string | null;
+    } | null;
   } | null;
   readonly conditions: readonly { readonly name: string; readonly ok: boolean; readonly message: string }[];
 }
@@ -67,6 +75,10 @@ export interface BackupHealthInput {
     readonly nextSnapshotBytes: number;
   } | null;
   readonly offsite: OffsiteStatus | null;
+  /** The replication chains' copy to the bucket (null: not running here). */
+  readonly offsiteSegments?: SegmentUploadStatus | null;
+  /** S3_SYNC_INTERVAL (ms), for the words of the offsite condition. */
+  readonly offsiteSyncIntervalMs?: number | null;
 }
 
 export function backupHealth(input: BackupHealthInput): BackupHealthReport {
@@ -158,11 +170,23 @@ export function backupHealth(input: BackupHealthInput): BackupHealthReport {
       ? Math.max(0, (now.getTime() - o.oldestPendingCreatedAt.getTime()) / 1000)
       : 0;
     const status = o.healthy === null ? 'starting' : o.healthy ? 'ok' : 'failing';
+    const seg = input.offsiteSegments ?? null;
+    const segStatus = !seg ? null : seg.healthy === null ? 'starting' : seg.healthy ? 'ok' : 'failing';
     offsite = {
       status,
       pending_uploads: o.pending,
       lag_seconds: round(lagSeconds),
       error: o.lastError?.message ?? null,
+      segments:
+        seg && segStatus
+          ? {
+              status: segStatus,
+              lag_seconds: round(seg.lagSeconds),
+              pending_segments: seg.pendingSegments,
+              backlog_bytes: seg.backlogBytes,
+              error: seg.lastError?.message ?? null,
+            }
+          : null,
     };
     conditions.push({
       name: 'offsite',
@@ -172,6 +196,22 @@ export function backupHealth(input: BackupHealthInput): BackupHealthReport {
           ? `copies to ${o.location} are failing (${o.lastError?.message}); ${o.pending} waiting, retried automatically`
           : `${o.pending} backup(s) waiting for their copy to ${o.location}`,
     });
+    if (seg && segStatus) {
+      // Losing both volumes costs what the bucket does not have yet: the segment backlog, plus up
+      // to one S3_SYNC_INTERVAL that no pass has looked at yet.
+      const interval = (input.offsiteSyncIntervalMs ?? 10_000) / 1000;
+      const behind = seg.lagSeconds > Math.max(5 * 60, interval * 3);
+      conditions.push({
+        name: 'offsite_replication',
+        ok: segStatus !== 'failing' && !behind,
+        message:
+          segStatus === 'failing'
+            ? `the replication's copy to ${seg.location} is failing (${seg.lastError?.message}); ${seg.pendingSegments} segment(s) waiting, retried automatically; local replication is not affected`
+            : behind
+              ? `the replication's copy to ${seg.location} is ${round(seg.lagSeconds)} s behind: losing both volumes now would lose that much`
+              : `losing both volumes now would lose at most about ${round(Math.max(seg.lagSeconds, interval))} s of writes (the bucket ${seg.location} gets the replication every ${round(interval)} s)`,
+      });
+    }
   }
 
   const failing = !rpoOk && (age === null || age > input.objectiveSeconds * 10);

@@ -42,6 +42,8 @@ export interface BackupView {
     readonly status: 'live' | 'ended';
     readonly from: string | null;
     readonly to: string | null;
+    /** What the bucket can restore from this point (offsite copies on; null: nothing there yet). */
+    readonly offsite?: { readonly from: string; readonly to: string } | null;
   } | null;
   /** When this point last passed a restore test ("restore-tested"); null: never. */
   readonly restore_tested_at?: string | null;

@@ -72,6 +72,8 @@ export interface RestoreResult {
     readonly snapshot: string;
     readonly transactions: number;
     readonly target_time: string;
+    /** Asked for with allow_gap: the chain misses a segment before the instant; this says where it stopped. */
+    readonly stopped_at_gap?: string;
   };
 }
 

@@ -41,6 +41,8 @@ export interface Offsite {
   status(): OffsiteStatus;
   /** Resolves true once nothing is left to upload, false after timeoutMs (the one-shot `backup`). */
   drain(timeoutMs: number): Promise<boolean>;
+  /** The replication chains' copy to the bucket; null when it does not run here. */
+  segments(): SegmentUploadStatus | null;
 }
 
 export interface OffsiteListing {
@@ -69,4 +71,20 @@ export interface OffsiteStatus {
   readonly lastUploadAt: Date | null;
   /** Backups in the store at the last listing; null before the first one. */
   readonly remoteBackups: number | null;
+}
+
+/** The copy of the replication chains to the bucket (offsite + replication), for /health and /metrics. */
+export interface SegmentUploadStatus {
+  readonly location: string;
+  /** null until the first pass; false while the store fails. */
+  readonly healthy: boolean | null;
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: Date } | null;
+  /** Segments on the volume not yet in the bucket, their bytes, and how old the oldest write in them is. */
+  readonly pendingSegments: number;
+  readonly backlogBytes: number;
+  readonly lagSeconds: number;
+  readonly segmentsUploaded: number;
+  readonly bytesUploaded: number;
+  readonly failuresTotal: number;
+  readonly chainsPruned: number;
 }

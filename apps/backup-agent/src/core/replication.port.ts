@@ -28,7 +28,7 @@ export interface Replication {
    * Which snapshot and which transactions give the database as it stood at `at` (or at the newest
    * restorable instant). Throws PointInTimeUnavailableError naming the ranges there are.
    */
-  plan(at: Date | 'latest'): Promise<PointInTimePlan>;
+  plan(at: Date | 'latest', options?: PlanOptions): Promise<PointInTimePlan>;
   /** Rebuilds the planned state into `destFile` from the snapshot's file (copy, then replay). */
   materialize(plan: PointInTimePlan, snapshotFile: string, destFile: string): Promise<void>;
   /** Every chain and what it can restore, newest first. */
@@ -40,6 +40,13 @@ export interface Replication {
   prune(keptSnapshots: readonly SnapshotInChain[], now: Date): Promise<ChainPruning>;
   /** For /health/backups and /metrics; null for the read side alone. */
   status(): ReplicationStatus | null;
+}
+
+export interface PlanOptions {
+  /** Read the chains from the volume (default) or the bucket (both volumes lost). */
+  readonly from?: 'local' | 's3';
+  /** Stop at a missing segment instead of refusing (the answer says where it stopped). */
+  readonly allowGap?: boolean;
 }
 
 /** A snapshot with its place in a chain (a verified local backup whose manifest has `chain`). */
@@ -58,6 +65,10 @@ export interface PointInTimePlan {
   readonly toTx: number;
   /** Commit time of transaction toTx (µs), or the snapshot's time when nothing is replayed. */
   readonly targetTimeUs: number;
+  /** Where the chain is read from: the backup volume, or the bucket (both volumes lost). */
+  readonly source?: 'local' | 's3';
+  /** Set when the restore stops before the instant asked, at a missing segment (asked for: allowGap). */
+  readonly stoppedAtGap?: string;
 }
 
 /** What a chain can restore (GET /chains, and each restore point's `chain` field). */
@@ -74,6 +85,8 @@ export interface ChainView {
   readonly segments: number;
   readonly transactions: number;
   readonly bytes: number;
+  /** With offsite copies on: the range the bucket can restore of this chain (null: none yet). */
+  readonly offsite?: { readonly from: string; readonly to: string } | null;
 }
 
 export interface ChainPruning {

@@ -284,6 +284,44 @@ export class AgentMetrics {
       'Backups in the offsite store at the last listing',
       () => status()?.remoteBackups ?? 0,
     );
+    // The replication chains' copy (serve with replication on): what the bucket's RPO is made of.
+    const segments = () => agent.offsite?.segments() ?? null;
+    gauge(
+      registry,
+      'pra_offsite_segments_lag_seconds',
+      'Age of the oldest replication segment not yet in the bucket (0: all there, or not copying)',
+      () => segments()?.lagSeconds ?? 0,
+    );
+    gauge(
+      registry,
+      'pra_offsite_segments_backlog_bytes',
+      'Bytes of replication segments waiting for the bucket',
+      () => segments()?.backlogBytes ?? 0,
+    );
+    gauge(
+      registry,
+      'pra_offsite_segments_healthy',
+      '1 when the last segment upload pass succeeded, 0 while it fails (or before the first pass)',
+      () => (segments()?.healthy ? 1 : 0),
+    );
+    counter(
+      registry,
+      'pra_offsite_segments_uploaded_total',
+      'Replication segments copied to the bucket by this process',
+      () => segments()?.segmentsUploaded ?? 0,
+    );
+    counter(
+      registry,
+      'pra_offsite_segment_bytes_uploaded_total',
+      'Bytes of replication segments copied to the bucket by this process',
+      () => segments()?.bytesUploaded ?? 0,
+    );
+    counter(
+      registry,
+      'pra_offsite_segment_upload_failures_total',
+      'Failed segment upload passes (the bucket unreachable or refusing)',
+      () => segments()?.failuresTotal ?? 0,
+    );
   }
 }
 

@@ -37,6 +37,8 @@ export class HealthController {
       lastBackupError: this.agent.stats.lastError,
       storage,
       offsite: this.agent.offsite?.status() ?? null,
+      offsiteSegments: this.agent.offsite?.segments() ?? null,
+      offsiteSyncIntervalMs: this.config.offsite?.syncIntervalMs ?? null,
     });
   }
 

@@ -32,8 +32,9 @@ export class RestoreController {
     @Param('id') id: string,
     @Query('dry_run') dryRun?: string,
     @Query('from') from?: string,
+    @Query('allow_gap') allowGap?: string,
   ): Promise<RestoreResult> {
-    return this.run(parseBackupRef(id), dryRun, from);
+    return this.run(parseBackupRef(id), dryRun, from, allowGap);
   }
 
   @Post()
@@ -42,6 +43,7 @@ export class RestoreController {
     @Query('at') at?: string,
     @Query('dry_run') dryRun?: string,
     @Query('from') from?: string,
+    @Query('allow_gap') allowGap?: string,
   ): Promise<RestoreResult> {
     if (at === undefined || at === '') {
       throw new BadRequestException({
@@ -50,15 +52,21 @@ export class RestoreController {
           'say what to restore: POST /restore/<id>, POST /restore/latest, or POST /restore?at=<instant>',
       });
     }
-    return this.run({ kind: 'at', at: parseInstant(at) }, dryRun, from);
+    return this.run({ kind: 'at', at: parseInstant(at) }, dryRun, from, allowGap);
   }
 
-  private run(ref: BackupRef, dryRun: string | undefined, from: string | undefined): Promise<RestoreResult> {
+  private run(
+    ref: BackupRef,
+    dryRun: string | undefined,
+    from: string | undefined,
+    allowGap: string | undefined,
+  ): Promise<RestoreResult> {
     return this.agent.restore({
       ref,
       mode: 'online',
       dryRun: parseFlag('dry_run', dryRun),
       from: parseFrom(from),
+      allowGap: parseFlag('allow_gap', allowGap),
     });
   }
 

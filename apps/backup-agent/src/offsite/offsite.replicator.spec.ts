@@ -68,6 +68,7 @@ describe('OffsiteReplicator (real SQLite files, real S3 server)', () => {
           retryBaseMs: 50,
           retryMaxMs: 200,
           waitSeconds: 10,
+          syncIntervalMs: 1000,
         },
       },
       { clock, logger },

@@ -1,11 +1,14 @@
+import { dirname } from 'node:path';
 import { BackupManifest } from '@pra-kit/shared';
 import { OffsiteState } from '../core/backup.catalog';
 import { BackupStore, LocalBackupStore } from '../core/backup.store';
-import { BackupDomainError, OffsiteError } from '../core/errors';
-import { Clock, Logger, Offsite, OffsiteListing, OffsiteStatus } from '../core/ports';
+import { OffsiteError } from '../core/errors';
+import { Clock, Logger, Offsite, OffsiteListing, OffsiteStatus, SegmentUploadStatus } from '../core/ports';
+import { ChainStore } from '../replication/chain.store';
+import { SegmentUploader } from './segment.uploader';
 import { RetentionPolicy } from '../core/retention.policy';
 import { PassRunner } from './pass.runner';
-import { Backoff } from './retry.backoff';
+import { Backoff, failureOf } from './retry.backoff';
 import { seconds, UploadPass } from './upload.pass';
 import { UploadJournal } from './upload.journal';
 
@@ -52,12 +55,17 @@ export class OffsiteReplicator implements Offsite {
   private lastError: { code: string; message: string; at: Date } | null = null;
   private storeFailures = 0;
 
+  /** The replication chains' copy to the bucket, when replication runs here (attachSegments). */
+  private segmentUploader: SegmentUploader | null = null;
+
   constructor(
     readonly store: BackupStore,
-    local: LocalBackupStore,
+    private readonly local: LocalBackupStore,
     private readonly options: OffsiteReplicatorOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** The same bucket's replication chains (read for a restore from it; written by the uploader). */
+    readonly chains: ChainStore,
   ) {
     this.journal = new UploadJournal(options.journalFile, clock, logger);
     this.backoff = new Backoff(options.retryBaseMs, options.retryMaxMs);
@@ -75,19 +83,36 @@ export class OffsiteReplicator implements Offsite {
     });
   }
 
+  /** The local backup directory (where the journals live). */
+  get localDir(): string {
+    return dirname(dirname(this.options.journalFile));
+  }
+
+  /** Copies the replication chains too (serve with replication on). Before start(). */
+  attachSegments(uploader: SegmentUploader): void {
+    this.segmentUploader = uploader;
+  }
+
+  segments(): SegmentUploadStatus | null {
+    return this.segmentUploader?.status() ?? null;
+  }
+
   /** Loads the journal and starts the passes (the first one checks the bucket, catches up, prunes). */
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
     await this.journal.load();
     this.runner.start();
+    await this.segmentUploader?.start();
   }
 
   /** Stops the passes; waits a little for an upload in flight (it resumes at the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
     const running = this.runner.stop();
+    const segments = this.segmentUploader?.stop();
     if (running) await Promise.race([running, sleep(5_000)]);
+    if (segments) await Promise.race([segments, sleep(5_000)]);
     await this.journal.flush();
     this.store.close?.();
   }
@@ -179,12 +204,8 @@ export class OffsiteReplicator implements Offsite {
     this.healthy = false;
     this.pass.recheck();
     const delay = this.backoff.failed();
-    const message = (err as Error)?.message ?? String(err);
-    this.lastError = {
-      code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR',
-      message,
-      at: this.clock.now(),
-    };
+    this.lastError = failureOf(err, this.clock.now());
+    const message = this.lastError.message;
     // The store's own errors name the bucket and the endpoint; anything else gets them here.
     const place = err instanceof OffsiteError ? '' : ` to ${this.store.location} at ${this.options.endpoint}`;
     const failures = this.backoff.consecutiveFailures;

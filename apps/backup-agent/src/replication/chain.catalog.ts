@@ -1,14 +1,14 @@
 import { copyFile } from 'node:fs/promises';
-import { PointInTimeUnavailableError } from '../core/errors';
+import { ChainCorruptError, PointInTimeUnavailableError } from '../core/errors';
 import { ChainView, PointInTimePlan, SnapshotInChain } from '../core/replication.port';
-import { ChainManifest, ChainStore, StoredSegment } from './chain.store';
+import { ChainManifest, ChainStore, SegmentSummary, StoredSegment } from './chain.store';
 import { replaySegments, ReplayResult, SegmentSource } from './chain.replay';
-import { SegmentFooter, segmentRecords } from './segment.codec';
+import { segmentRecords } from './segment.codec';
 
 interface ChainState {
   readonly manifest: ChainManifest;
   /** Contiguous segments (a missing one ends the usable part there). */
-  readonly segments: readonly SegmentFooter[];
+  readonly segments: readonly SegmentSummary[];
   /** Why the usable part ends before the last stored segment, if it does. */
   readonly gap: string | null;
   readonly bytes: number;
@@ -17,6 +17,8 @@ interface ChainState {
   readonly base: SnapshotInChain | null;
   readonly lastTx: number;
   readonly lastTimeUs: number;
+  /** The last commit of the last stored segment, past a gap if there is one. */
+  readonly storedEndUs: number;
 }
 
 /**
@@ -25,7 +27,7 @@ interface ChainState {
  * files). Segment footers are immutable, so they are cached.
  */
 export class ChainCatalog {
-  private readonly footers = new Map<string, SegmentFooter>();
+  private readonly footers = new Map<string, SegmentSummary>();
 
   constructor(
     readonly store: ChainStore,
@@ -42,23 +44,41 @@ export class ChainCatalog {
 
   /**
    * Plans a restore to `at` (or to the newest restorable instant). Throws PointInTimeUnavailableError
-   * when no chain holds that instant, naming the ranges there are.
+   * when no chain holds that instant, naming the ranges there are; ChainCorruptError when the
+   * instant is after a missing segment of its chain (naming it), unless `allowGap`: then the plan
+   * stops at the last transaction before the gap, and says so.
    */
-  async plan(at: Date | 'latest', now: Date): Promise<PointInTimePlan> {
+  async plan(at: Date | 'latest', now: Date, allowGap = false): Promise<PointInTimePlan> {
     const states = (await this.states()).filter((s) => s.base !== null).reverse(); // newest first
     if (states.length === 0) {
       throw new PointInTimeUnavailableError(
-        'no replication chain with a verified snapshot exists yet: nothing can be restored to an instant',
+        `no replication chain with a verified snapshot exists yet in ${this.store.location}: nothing can be restored to an instant`,
       );
     }
-    const state =
+    const starts = (s: ChainState) => Math.floor((s.base as SnapshotInChain).timeUs / 1000);
+    let state =
       at === 'latest'
         ? states[0]
-        : states.find(
-            (s) =>
-              Math.floor((s.base as SnapshotInChain).timeUs / 1000) <= at.getTime() &&
-              at.getTime() <= this.endMs(s, now),
-          );
+        : states.find((s) => starts(s) <= at.getTime() && at.getTime() <= this.endMs(s, now));
+    let stoppedAtGap: string | undefined;
+    const beyondGap =
+      at === 'latest'
+        ? state?.gap
+          ? state
+          : undefined
+        : states.find((s) => s.gap && starts(s) <= at.getTime() && at.getTime() <= this.claimedEndMs(s, now));
+    if (beyondGap && (at === 'latest' || !state)) {
+      const stopAt = iso(beyondGap.lastTimeUs);
+      if (!allowGap) {
+        throw new ChainCorruptError(
+          `${beyondGap.manifest.id} in ${this.store.location}: ${beyondGap.gap}; a restore to ` +
+            `${at === 'latest' ? 'the newest instant' : at.toISOString()} would stop at ${stopAt}. ` +
+            `Nothing was changed; to restore up to ${stopAt}, ask for it (--allow-gap, or allow_gap=true)`,
+        );
+      }
+      state = beyondGap;
+      stoppedAtGap = `${beyondGap.gap}: stopped at ${stopAt}`;
+    }
     if (!state) {
       const ranges = states
         .map(
@@ -67,11 +87,11 @@ export class ChainCatalog {
         )
         .join(', ');
       throw new PointInTimeUnavailableError(
-        `${(at as Date).toISOString()} is not in a restorable range (${ranges})` +
+        `${(at as Date).toISOString()} is not in a restorable range of ${this.store.location} (${ranges})` +
           (at !== 'latest' && at.getTime() > now.getTime() ? '; it is in the future' : ''),
       );
     }
-    const targetMs = at === 'latest' ? Number.POSITIVE_INFINITY : at.getTime();
+    const targetMs = at === 'latest' || stoppedAtGap ? Number.POSITIVE_INFINITY : at.getTime();
     const { tx, timeUs } = await this.lastTxAtOrBefore(state, targetMs);
     const snapshot = [...state.snapshots]
       .reverse()
@@ -82,6 +102,7 @@ export class ChainCatalog {
       snapshot: base,
       toTx: tx,
       targetTimeUs: tx === base.tx ? base.timeUs : timeUs,
+      ...(stoppedAtGap ? { stoppedAtGap } : {}),
     };
   }
 
@@ -92,7 +113,7 @@ export class ChainCatalog {
   async materialize(plan: PointInTimePlan, snapshotFile: string, destFile: string): Promise<ReplayResult> {
     const chain = (await this.store.listChains()).find((c) => c.id === plan.chain);
     if (!chain) throw new PointInTimeUnavailableError(`chain ${plan.chain} is gone (retention?)`);
-    const footers: SegmentFooter[] = [];
+    const footers: SegmentSummary[] = [];
     for (const s of await this.store.listSegments(plan.chain)) {
       const footer = await this.footer(plan.chain, s.seq);
       if (footer.last_tx > plan.snapshot.tx && footer.first_tx <= plan.toTx) footers.push(footer);
@@ -107,6 +128,11 @@ export class ChainCatalog {
 
   private isLive(s: ChainState): boolean {
     return !s.manifest.end && this.live()?.id === s.manifest.id;
+  }
+
+  /** What a chain holds past a gap (ms): its last stored segment, or now when it is live. */
+  private claimedEndMs(s: ChainState, now: Date): number {
+    return this.isLive(s) ? now.getTime() : Math.floor(s.storedEndUs / 1000);
   }
 
   /** The last restorable instant of a chain (ms): now for the live chain (after a sync), else its last commit. */
@@ -170,6 +196,14 @@ export class ChainCatalog {
         segments.length > 0
           ? segments[segments.length - 1].last_time_us
           : (base?.timeUs ?? manifest.start.time_us);
+      const lastStored = stored[stored.length - 1];
+      const storedEndUs =
+        gap && lastStored
+          ? await this.footer(manifest.id, lastStored.seq).then(
+              (f) => f.last_time_us,
+              () => lastTimeUs,
+            )
+          : lastTimeUs;
       states.push({
         manifest,
         segments,
@@ -179,20 +213,29 @@ export class ChainCatalog {
         base,
         lastTx: Math.max(lastTx, base?.tx ?? 0),
         lastTimeUs,
+        storedEndUs,
       });
     }
     for (const key of this.footers.keys()) if (!seen.has(key)) this.footers.delete(key); // pruned
     return states;
   }
 
-  /** The segments in order up to the first gap (a missing sequence number or transaction). */
+  /**
+   * The segments in order up to the first gap: a missing sequence number or transaction, or a
+   * segment that cannot be read (altered, or encrypted with another key): the gap names it.
+   */
   private async contiguous(
     chain: string,
     stored: readonly StoredSegment[],
-  ): Promise<{ segments: SegmentFooter[]; gap: string | null }> {
-    const segments: SegmentFooter[] = [];
+  ): Promise<{ segments: SegmentSummary[]; gap: string | null }> {
+    const segments: SegmentSummary[] = [];
     for (const s of stored) {
-      const footer = await this.footer(chain, s.seq);
+      let footer: SegmentSummary;
+      try {
+        footer = await this.footer(chain, s.seq);
+      } catch (err) {
+        return { segments, gap: `segment ${s.seq} cannot be read (${(err as Error).message})` };
+      }
       const previous = segments[segments.length - 1];
       if (previous && (footer.seq !== previous.seq + 1 || footer.first_tx !== previous.last_tx + 1)) {
         return {
@@ -205,11 +248,11 @@ export class ChainCatalog {
     return { segments, gap: null };
   }
 
-  private async footer(chain: string, seq: number): Promise<SegmentFooter> {
+  private async footer(chain: string, seq: number): Promise<SegmentSummary> {
     const key = `${chain}/${seq}`;
     let footer = this.footers.get(key);
     if (!footer) {
-      footer = await this.store.segmentFooter(chain, seq);
+      footer = await this.store.segmentSummary(chain, seq);
       this.footers.set(key, footer);
     }
     return footer;

@@ -1,10 +1,11 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { ChainCorruptError } from '../core/errors';
-import { applyPatch, openSegment, segmentRecords, SegmentFooter } from './segment.codec';
+import { SegmentSummary } from './chain.store';
+import { applyPatch, openSegment, SegmentFooter, SegmentFormatError, segmentRecords } from './segment.codec';
 
-/** A segment to replay: its footer (from the listing) and a way to read its bytes. */
+/** A segment to replay: what the listing says of it, and a way to read its bytes. */
 export interface SegmentSource {
-  readonly footer: SegmentFooter;
+  readonly footer: SegmentSummary;
   read(): Promise<Buffer>;
 }
 
@@ -53,6 +54,11 @@ export async function replaySegments(
         bytes = await source.read();
         ({ footer, sha256 } = openSegment(bytes));
       } catch (err) {
+        // A store's own answer stands (a wrong key, a bucket that does not answer); a missing file
+        // or bytes that are not a segment name the segment.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new ChainCorruptError(`${name} is missing`);
+        if (!(err instanceof SegmentFormatError)) throw err;
         throw new ChainCorruptError(`${name} is unreadable: ${(err as Error).message}`);
       }
       if (footer.seq !== source.footer.seq || footer.chain !== source.footer.chain) {

@@ -22,6 +22,12 @@ export interface StoredSegment {
   readonly size: number;
 }
 
+/** What a listing must know of a segment to compute ranges: its transactions and their times. */
+export type SegmentSummary = Pick<
+  SegmentFooter,
+  'chain' | 'seq' | 'first_tx' | 'last_tx' | 'tx_count' | 'first_time_us' | 'last_time_us'
+>;
+
 /**
  * Where chains are kept. The local directory today; the contract is the same for a bucket: segments
  * are immutable and whole once listed, and are read back by chain and sequence number.
@@ -34,7 +40,8 @@ export interface ChainStore {
   listSegments(chain: string): Promise<StoredSegment[]>;
   putSegment(chain: string, seq: number, bytes: Buffer): Promise<void>;
   readSegment(chain: string, seq: number): Promise<Buffer>;
-  segmentFooter(chain: string, seq: number): Promise<SegmentFooter>;
+  /** A segment's transactions and times, without reading its pages (a file's footer, an object's name). */
+  segmentSummary(chain: string, seq: number): Promise<SegmentSummary>;
   removeSegment(chain: string, seq: number): Promise<void>;
   removeChain(chain: string): Promise<void>;
   /** Removes what an interrupted write left behind (a store without temp files has nothing to do). */

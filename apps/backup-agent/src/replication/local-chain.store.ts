@@ -2,7 +2,14 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, writeFileDurable } from '../infra/durable-fs';
-import { ChainId, ChainManifest, ChainStore, parseChainManifest, StoredSegment } from './chain.store';
+import {
+  ChainId,
+  ChainManifest,
+  ChainStore,
+  parseChainManifest,
+  StoredSegment,
+  SegmentSummary,
+} from './chain.store';
 import { SegmentFooter } from './segment.codec';
 
 /**
@@ -67,6 +74,10 @@ export class LocalChainStore implements ChainStore {
 
   async readSegment(chain: string, seq: number): Promise<Buffer> {
     return readFile(join(this.chainDir(chain), segmentName(seq)));
+  }
+
+  segmentSummary(chain: string, seq: number): Promise<SegmentSummary> {
+    return this.segmentFooter(chain, seq);
   }
 
   /** The footer alone, from the end of the file (listing a chain reads no page data). */

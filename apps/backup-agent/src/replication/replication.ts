@@ -1,14 +1,18 @@
 import { ChainPosition } from '@pra-kit/shared';
 import { Clock, Logger } from '../core/ports';
+import { PointInTimeUnavailableError } from '../core/errors';
 import {
   ChainPruning,
   ChainView,
+  PlanOptions,
   PointInTimePlan,
   Replication,
   ReplicationStatus,
   SnapshotInChain,
 } from '../core/replication.port';
 import { ChainCatalog } from './chain.catalog';
+import { pruneChains } from './chain.retention';
+import { ChainStore } from './chain.store';
 import { LocalChainStore } from './local-chain.store';
 import { BaseSnapshotTaker, Replicator } from './replicator';
 
@@ -25,6 +29,15 @@ export interface ReplicationSettings {
   readonly onNoSpace?: (bytes: number) => Promise<void>;
 }
 
+/** How long the bucket's ranges are reused before they are listed again. */
+const OFFSITE_VIEW_TTL_MS = 5_000;
+
+/** The chains in the bucket (offsite copies on), and the snapshots there that anchor them. */
+export interface OffsiteChains {
+  readonly store: ChainStore;
+  readonly snapshots: () => Promise<SnapshotInChain[]>;
+}
+
 /**
  * Continuous replication, assembled: the chain store on the backup volume, the catalog (ranges,
  * plans, replays) and, when following, the replicator. The core sees it through its Replication port.
@@ -33,6 +46,9 @@ export class ReplicationService implements Replication {
   readonly store: LocalChainStore;
   readonly catalog: ChainCatalog;
   readonly replicator: Replicator | null;
+  /** The same catalog over the bucket; null without offsite copies. */
+  readonly offsiteCatalog: ChainCatalog | null;
+  private offsiteView: { at: number; views: ChainView[] } | null = null;
 
   constructor(
     private readonly settings: ReplicationSettings,
@@ -40,8 +56,10 @@ export class ReplicationService implements Replication {
     takeBaseSnapshot: BaseSnapshotTaker,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    offsite: OffsiteChains | null = null,
   ) {
     this.store = new LocalChainStore(settings.backupDir);
+    this.offsiteCatalog = offsite ? new ChainCatalog(offsite.store, offsite.snapshots) : null;
     this.replicator = settings.follow
       ? new Replicator(
           { dbPath: settings.dbPath, syncIntervalMs: settings.syncIntervalMs },
@@ -94,70 +112,94 @@ export class ReplicationService implements Replication {
     this.replicator?.resume();
   }
 
-  plan(at: Date | 'latest'): Promise<PointInTimePlan> {
-    return this.catalog.plan(at, this.clock.now());
+  async plan(at: Date | 'latest', options: PlanOptions = {}): Promise<PointInTimePlan> {
+    const plan = await this.catalogOf(options.from ?? 'local').plan(
+      at,
+      this.clock.now(),
+      options.allowGap ?? false,
+    );
+    return { ...plan, source: options.from ?? 'local' };
   }
 
   async materialize(plan: PointInTimePlan, snapshotFile: string, destFile: string): Promise<void> {
-    await this.catalog.materialize(plan, snapshotFile, destFile);
+    await this.catalogOf(plan.source ?? 'local').materialize(plan, snapshotFile, destFile);
   }
 
-  chains(): Promise<ChainView[]> {
-    return this.catalog.chains(this.clock.now());
+  /**
+   * The chains on the volume, and with offsite copies on, what the bucket can restore of each
+   * (`offsite`: its range there; chains only in the bucket are listed too, e.g. after the volume was lost).
+   */
+  async chains(): Promise<ChainView[]> {
+    const now = this.clock.now();
+    const local = await this.catalog.chains(now);
+    if (!this.offsiteCatalog) return local;
+    let remote: ChainView[];
+    try {
+      remote = await this.offsiteChains(now);
+    } catch (err) {
+      this.logger.warn(`replication: the bucket's chains could not be listed (${(err as Error).message})`);
+      return local.map((c) => ({ ...c, offsite: null }));
+    }
+    const byId = new Map(remote.map((c) => [c.id, c]));
+    const merged = local.map((c) => {
+      const r = byId.get(c.id);
+      return { ...c, offsite: r && r.from !== null ? { from: r.from, to: r.to as string } : null };
+    });
+    const onlyRemote = remote
+      .filter((r) => !local.some((c) => c.id === r.id))
+      .map((r) => ({
+        ...r,
+        status: 'ended' as const,
+        offsite: r.from !== null ? { from: r.from, to: r.to as string } : null,
+        from: null,
+        to: null,
+        segments: 0,
+        bytes: 0,
+      }));
+    return [...merged, ...onlyRemote].sort((a, b) => (a.id < b.id ? 1 : -1));
+  }
+
+  /**
+   * The bucket's ranges, listed at most every OFFSITE_VIEW_TTL_MS (a listing is several requests;
+   * /backups and /chains are polled by consoles and drills).
+   */
+  private async offsiteChains(now: Date): Promise<ChainView[]> {
+    const cached = this.offsiteView;
+    if (cached && now.getTime() - cached.at < OFFSITE_VIEW_TTL_MS && now.getTime() >= cached.at)
+      return cached.views;
+    const views = await (this.offsiteCatalog as ChainCatalog).chains(now);
+    this.offsiteView = { at: now.getTime(), views };
+    return views;
+  }
+
+  private catalogOf(from: 'local' | 's3'): ChainCatalog {
+    if (from === 'local') return this.catalog;
+    if (!this.offsiteCatalog) {
+      throw new PointInTimeUnavailableError(
+        'offsite copies are not configured (S3_BUCKET): no chain can be read from a bucket',
+      );
+    }
+    return this.offsiteCatalog;
   }
 
   status(): ReplicationStatus | null {
     return this.replicator?.status() ?? null;
   }
 
-  /**
-   * Removes what no restore can use any more:
-   * - a chain with no snapshot left (its segments have nothing to start from), unless it is live;
-   * - the segments before a chain's oldest snapshot;
-   * - the segments older than the window, down to the newest snapshot before the window's start,
-   *   so the range that remains is continuous; all of an ended chain's when it ended before it.
-   */
+  /** Retention of the chains on the volume (see chain.retention.ts). */
   async prune(kept: readonly SnapshotInChain[], now: Date): Promise<ChainPruning> {
-    const live = this.liveChain()?.id ?? null;
-    const windowStartUs = (now.getTime() - this.settings.windowMs) * 1000;
-    let segments = 0;
-    let bytes = 0;
-    const chains: string[] = [];
-    for (const chain of await this.store.listChains()) {
-      const snapshots = kept.filter((s) => s.chain === chain.id).sort((a, b) => a.tx - b.tx);
-      const stored = await this.store.listSegments(chain.id);
-      if (snapshots.length === 0) {
-        if (chain.id === live) continue;
-        await this.store.removeChain(chain.id);
-        chains.push(chain.id);
-        segments += stored.length;
-        bytes += stored.reduce((n, s) => n + s.size, 0);
-        continue;
-      }
-      const last = stored[stored.length - 1];
-      const endUs = last ? (await this.store.segmentFooter(chain.id, last.seq)).last_time_us : 0;
-      let cut = snapshots[0].tx;
-      if (chain.id !== live && endUs < windowStartUs) {
-        cut = Number.POSITIVE_INFINITY; // the whole chain is older than the window: its points stay
-      } else {
-        const beforeWindow = [...snapshots].reverse().find((s) => s.timeUs <= windowStartUs);
-        if (beforeWindow) cut = Math.max(cut, beforeWindow.tx);
-      }
-      for (const s of stored) {
-        const footer = await this.store.segmentFooter(chain.id, s.seq);
-        if (footer.last_tx > cut) break;
-        await this.store.removeSegment(chain.id, s.seq);
-        segments++;
-        bytes += s.size;
-      }
-    }
-    if (segments > 0 || chains.length > 0) {
+    const pruned = await pruneChains(this.store, kept, {
+      now,
+      windowMs: this.settings.windowMs,
+      liveChain: this.liveChain()?.id ?? null,
+    });
+    if (pruned.segments > 0 || pruned.chains.length > 0) {
       this.logger.log(
-        `retention removed ${segments} segment(s) (${bytes} bytes)` +
-          (chains.length > 0 ? ` and chain(s) ${chains.join(', ')} (no snapshot left)` : ''),
+        `retention removed ${pruned.segments} segment(s) (${pruned.bytes} bytes)` +
+          (pruned.chains.length > 0 ? ` and chain(s) ${pruned.chains.join(', ')} (no snapshot left)` : ''),
       );
     }
-    return { segments, chains, bytes };
+    return pruned;
   }
 
   private liveChain(): { id: string; durableUntilUs: number | null } | null {

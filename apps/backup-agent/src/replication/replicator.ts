@@ -4,7 +4,8 @@ import { OperationInProgressError } from '../core/errors';
 import { isNoSpaceError } from '../infra/sqlite-file';
 import { Clock, Logger } from '../core/ports';
 import { ReplicationStatus } from '../core/replication.port';
-import { ChainId, ChainManifest, ChainStore } from './chain.store';
+import { ChainId, ChainManifest } from './chain.store';
+import { LocalChainStore } from './local-chain.store';
 import { PageVersions, SegmentEncoder, SegmentFooter, WalPosition } from './segment.codec';
 import { ChainBreak, TransactionSink, WalFollower } from './wal-follower';
 
@@ -72,7 +73,7 @@ export class Replicator {
 
   constructor(
     private readonly options: ReplicatorOptions,
-    private readonly store: ChainStore,
+    private readonly store: LocalChainStore,
     private readonly takeBaseSnapshot: BaseSnapshotTaker,
     private readonly clock: Clock,
     private readonly logger: Logger,

@@ -3,11 +3,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
-  HeadObjectCommandOutput,
-  ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import {
   BackupManifest,
@@ -28,34 +24,14 @@ import {
   BackupCorruptError,
   BackupDomainError,
   BackupNotFoundError,
-  OffsiteAccessDeniedError,
   OffsiteBucketMissingError,
   OffsiteUnavailableError,
 } from '../core/errors';
 import { ENCRYPTION_ALGORITHM, OffsiteCipher } from './offsite.cipher';
 import { Logger, silentLogger } from '../core/ports';
+import { httpStatus, S3Bucket, S3StoreOptions } from './s3.bucket';
 
-export interface S3StoreOptions {
-  /** e.g. `http://minio:9000`; undefined = AWS S3 for `region`. */
-  readonly endpoint?: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** '' or ending with '/': objects are `<prefix><id>.db` and `<prefix><id>.json`. */
-  readonly prefix: string;
-  /** Both or neither; neither = the SDK's default credential chain (env, IRSA, instance role). */
-  readonly accessKeyId?: string;
-  readonly secretAccessKey?: string;
-  /** `http://endpoint/bucket/key` instead of `http://bucket.endpoint/key` (MinIO needs it). */
-  readonly forcePathStyle: boolean;
-  /** Create the bucket when it does not exist (S3_CREATE_BUCKET). */
-  readonly createBucket: boolean;
-  /** 32 bytes: client-side AES-256-GCM of the backup bytes; null = stored as is. */
-  readonly encryptionKey: Buffer | null;
-}
-
-/** A request that gets no byte for this long fails (the replicator retries it later). */
-const CONNECT_TIMEOUT_MS = 5_000;
-const IDLE_TIMEOUT_MS = 60_000;
+export type { S3StoreOptions } from './s3.bucket';
 
 /**
  * Backups in an S3 bucket (AWS S3, MinIO, or any S3 API): `<prefix><id>.db` holds the backup's
@@ -79,7 +55,8 @@ export class S3Store implements BackupStore {
   readonly location: string;
   /** Where the bucket is, for messages: the endpoint URL or "AWS S3 (<region>)". */
   readonly endpointName: string;
-  private readonly client: S3Client;
+  readonly bucket: S3Bucket;
+  private readonly client: S3Bucket['client'];
   private readonly cipher: OffsiteCipher | null;
   /** Manifests never change once written: cached by object key and ETag, so a listing costs one request. */
   private readonly manifests = new Map<string, { etag: string; manifest: BackupManifest | null }>();
@@ -87,24 +64,13 @@ export class S3Store implements BackupStore {
   constructor(
     private readonly options: S3StoreOptions,
     private readonly logger: Logger = silentLogger,
+    bucket: S3Bucket = new S3Bucket(options),
   ) {
-    this.location = `s3://${options.bucket}/${options.prefix}`;
-    this.endpointName = options.endpoint ?? `AWS S3 (${options.region})`;
-    this.cipher = options.encryptionKey ? new OffsiteCipher(options.encryptionKey) : null;
-    this.client = new S3Client({
-      region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle,
-      ...(options.accessKeyId && options.secretAccessKey
-        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-        : {}),
-      maxAttempts: 1,
-      // Plain PUTs with a Content-Length: understood by every S3 implementation (MinIO, s3rver);
-      // integrity is checked end to end instead (sha256 of the plaintext, MD5 against the ETag).
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
-    });
+    this.bucket = bucket;
+    this.location = bucket.location;
+    this.endpointName = bucket.endpointName;
+    this.cipher = bucket.cipher;
+    this.client = bucket.client;
   }
 
   /** True when backups are encrypted before they leave (S3_ENCRYPTION_KEY is set). */
@@ -113,7 +79,7 @@ export class S3Store implements BackupStore {
   }
 
   close(): void {
-    this.client.destroy();
+    this.bucket.close();
   }
 
   /** Checks that the bucket can be used; creates it when it is missing and that is allowed. */
@@ -324,31 +290,22 @@ export class S3Store implements BackupStore {
     }
   }
 
-  /** Objects under the prefix that look like ours, grouped by backup id. */
+  /**
+   * Objects directly under the prefix that look like ours, grouped by backup id (with a delimiter:
+   * the replication chains under `chains/` are not enumerated here).
+   */
   private async listObjects(): Promise<Map<string, { data?: ObjectInfo; manifest?: ObjectInfo }>> {
     const byId = new Map<string, { data?: ObjectInfo; manifest?: ObjectInfo }>();
-    let token: string | undefined;
-    do {
-      const page = await this.call('list', () =>
-        this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.options.bucket,
-            Prefix: this.options.prefix,
-            ContinuationToken: token,
-          }),
-        ),
-      );
-      for (const o of page.Contents ?? []) {
-        const name = (o.Key ?? '').slice(this.options.prefix.length);
-        const match = /^(.+)\.(db|json)$/.exec(name);
-        const parsed = match ? parseBackupId(match[1]) : null;
-        if (!match || !parsed || parsed.id !== match[1]) continue;
-        const entry = byId.get(parsed.id) ?? {};
-        entry[match[2] === 'db' ? 'data' : 'manifest'] = { size: o.Size ?? 0, etag: o.ETag ?? '' };
-        byId.set(parsed.id, entry);
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    const { objects } = await this.bucket.list(this.options.prefix, '/');
+    for (const o of objects) {
+      const name = o.key.slice(this.options.prefix.length);
+      const match = /^(.+)\.(db|json)$/.exec(name);
+      const parsed = match ? parseBackupId(match[1]) : null;
+      if (!match || !parsed || parsed.id !== match[1]) continue;
+      const entry = byId.get(parsed.id) ?? {};
+      entry[match[2] === 'db' ? 'data' : 'manifest'] = { size: o.size, etag: o.etag };
+      byId.set(parsed.id, entry);
+    }
     return byId;
   }
 
@@ -397,53 +354,16 @@ export class S3Store implements BackupStore {
     return manifest && manifest.id === id ? manifest : null;
   }
 
-  private async head(key: string): Promise<HeadObjectCommandOutput | null> {
-    try {
-      return await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw this.failure(err, `check ${key} in`);
-    }
+  private head(key: string) {
+    return this.bucket.head(key);
   }
 
-  /** Runs one SDK call, with its errors translated (see `failure`). */
-  private async call<T>(action: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw this.failure(err, action);
-    }
+  private call<T>(action: string, request: () => Promise<T>): Promise<T> {
+    return this.bucket.call(action, request);
   }
 
-  /** An SDK or network error as a domain error that names the bucket and the endpoint. */
   private failure(err: unknown, action: string): Error {
-    if (err instanceof BackupDomainError) return err;
-    const e = err as { name?: string; code?: string; message?: string; errors?: { message?: string }[] };
-    const status = httpStatus(err);
-    const detail = describeError(e, status);
-    const where = `${this.location} at ${this.endpointName}`;
-    if (e.name === 'NoSuchBucket') {
-      return new OffsiteBucketMissingError(
-        `cannot ${action} ${where}: bucket "${this.options.bucket}" does not exist`,
-      );
-    }
-    if (status === 301 || e.name === 'PermanentRedirect' || e.name === 'AuthorizationHeaderMalformed') {
-      return new OffsiteUnavailableError(
-        `cannot ${action} ${where}: the bucket is in another region (${detail}); check S3_REGION`,
-      );
-    }
-    if (
-      status === 401 ||
-      status === 403 ||
-      ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'CredentialsProviderError'].includes(
-        e.name ?? '',
-      )
-    ) {
-      return new OffsiteAccessDeniedError(
-        `cannot ${action} ${where}: access denied (${detail}); check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY`,
-      );
-    }
-    return new OffsiteUnavailableError(`cannot ${action} ${where}: ${detail}`);
+    return this.bucket.failure(err, action);
   }
 }
 
@@ -459,23 +379,4 @@ function hashing(hash: Hash): Transform {
       done(null, chunk);
     },
   });
-}
-
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
-function describeError(
-  e: { name?: string; code?: string; message?: string; errors?: { message?: string }[] },
-  status: number | undefined,
-): string {
-  // HEAD answers have no body: the SDK then only knows the status ("UnknownError", "NotFound").
-  if (status !== undefined && (!e.message || e.message === 'UnknownError' || e.name === 'Unknown'))
-    return `HTTP ${status}`;
-  const message = (e.message || (e.errors ?? []).map((x) => x.message).join('; ') || 'no detail').replace(
-    /^AWS SDK error wrapper for (Error: )?/,
-    '',
-  );
-  const label = e.code ?? (e.name && e.name !== 'Error' ? e.name : undefined);
-  return label && !message.includes(label) ? `${label}: ${message}` : message;
 }

@@ -2,6 +2,7 @@ import { freePort, makeTempDir, REPO_ROOT } from '@pra-kit/shared/testing';
 import * as Minio from 'minio';
 import { ChildProcess, spawn } from 'node:child_process';
 import { createDecipheriv, createHash } from 'node:crypto';
+import { Agent } from 'node:http';
 import type { S3StoreOptions } from '../../src/stores/s3.store';
 
 /** s3rver accepts this key pair (it checks the access key id; it does not verify V4 signatures). */
@@ -58,6 +59,9 @@ export async function startS3Server(): Promise<S3TestServer> {
       secretKey: S3_SECRET_KEY,
       region: 'us-east-1',
       pathStyle: true,
+      // A fresh connection per request: s3rver closes idle ones, and a reused one that it closed
+      // fails with "socket hang up" (the agent's own client retries; this checker should not have to).
+      transportAgent: new Agent({ keepAlive: false }),
     }),
     async start() {
       const proc = spawn(process.execPath, ['-e', SERVER_SCRIPT, String(port), dir.path], {

@@ -18,7 +18,7 @@ export interface LocalTargetOptions {
   readonly token: string | undefined;
   /** Environment for the agent's one-shot commands (S3_* for offsite). */
   readonly env: NodeJS.ProcessEnv;
-  /** Backup schedule of a private instance (frequent, so a drill does not wait a minute). */
+  /** Snapshot schedule of a private instance; empty: the agent's default. */
   readonly privateSchedule: string;
   /** The agent must restore a missing database at start (data-loss --auto). */
   readonly autoRestore?: boolean;
@@ -56,7 +56,11 @@ export class LocalTarget implements DrillTarget {
 
   get description(): string {
     return this.supervisor
-      ? `a private local instance under ${this.varDir} (tools/dev.mjs, backups "${this.options.privateSchedule}")`
+      ? `a private local instance under ${this.varDir} (tools/dev.mjs, ${
+          this.options.privateSchedule
+            ? `snapshots "${this.options.privateSchedule}"`
+            : "the agent's default schedule"
+        })`
       : `the running make dev processes under ${this.varDir}`;
   }
 
@@ -217,7 +221,7 @@ export class LocalTarget implements DrillTarget {
       PRA_VAR_DIR: this.varDir,
       API_PORT: String(apiPort),
       AGENT_PORT: String(agentPort),
-      BACKUP_SCHEDULE: this.options.privateSchedule,
+      ...(this.options.privateSchedule ? { BACKUP_SCHEDULE: this.options.privateSchedule } : {}),
       LOG_LEVEL: 'warn',
       ...(this.options.autoRestore ? { BACKUP_AUTO_RESTORE: 'latest' } : {}),
       ...(this.options.token ? { BACKUP_TOKEN: this.options.token } : {}),

@@ -12,11 +12,12 @@ interface RestoreOptions {
   readonly from: 'local' | 's3' | undefined;
   readonly dryRun: boolean;
   readonly force: boolean;
+  readonly allowGap: boolean;
 }
 
 /**
- * `restore --id <id> | --latest | --at <instant> [--offline [--force]] [--from local|s3] [--dry-run]`,
- * or `restore --auto` (the init container of the auto-restore overlay).
+ * `restore --id <id> | --latest | --at <instant> [--offline [--force]] [--from local|s3] [--dry-run]
+ * [--allow-gap]`, or `restore --auto` (the init container of the auto-restore overlay).
  */
 export const restoreCommand: AgentCommand<RestoreOptions> = {
   name: 'restore',
@@ -29,17 +30,26 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
     'dry-run': { type: 'boolean' },
     force: { type: 'boolean' },
     auto: { type: 'boolean' },
+    'allow-gap': { type: 'boolean' },
   },
   parse(values) {
     if (values['auto'] === true) {
-      const other = ['id', 'latest', 'at', 'offline', 'from', 'dry-run', 'force'].filter(
+      const other = ['id', 'latest', 'at', 'offline', 'from', 'dry-run', 'force', 'allow-gap'].filter(
         (k) => values[k] !== undefined,
       );
       if (other.length > 0)
         throw new Error(
           `--auto restores the newest verified point, offline, only when the database is missing: it takes no ${other.map((k) => `--${k}`).join(', ')}`,
         );
-      return { auto: true, ref: LATEST, offline: true, from: undefined, dryRun: false, force: false };
+      return {
+        auto: true,
+        ref: LATEST,
+        offline: true,
+        from: undefined,
+        dryRun: false,
+        force: false,
+        allowGap: false,
+      };
     }
     const from = values['from'];
     if (from !== undefined && from !== 'local' && from !== 's3')
@@ -53,6 +63,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       from,
       dryRun: values['dry-run'] === true,
       force: values['force'] === true,
+      allowGap: values['allow-gap'] === true,
     };
   },
   async run(options, context) {
@@ -64,6 +75,7 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
       dryRun: options.dryRun,
       from: options.from,
       force: options.force,
+      allowGap: options.allowGap,
     });
     io.out(io.format === 'json' ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     return EXIT.ok;
