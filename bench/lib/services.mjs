@@ -99,6 +99,8 @@ function serviceEnv({ dbPath, backupDir, apiPort, agentPort, extra = {} }) {
     // No scheduled backups: the benchmarks decide when a backup runs.
     BACKUP_SCHEDULE: '0 0 1 1 *',
     BACKUP_ON_START: 'false',
+    // Nor scheduled restore tests (one would run a minute after start).
+    BACKUP_VERIFY_RESTORE_SCHEDULE: 'off',
     ...extra,
   };
 }

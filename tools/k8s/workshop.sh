@@ -71,7 +71,7 @@ RESTORE_TIMEOUT=${RESTORE_TIMEOUT:-$((${JOB_DEADLINE:-600} + 60))}
 
 case $OVERLAY in
   base) K8S_DIR=deploy/k8s/base ;;
-  cronjob | minio | monitoring) K8S_DIR=deploy/k8s/overlays/$OVERLAY ;;
+  cronjob | minio | monitoring | auto-restore) K8S_DIR=deploy/k8s/overlays/$OVERLAY ;;
   *) K8S_DIR="" ;;
 esac
 KFLAGS=(-n "$NS")
@@ -269,7 +269,7 @@ cmd_import() {
 }
 
 cmd_deploy() {
-  [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio or monitoring"
+  [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio, monitoring or auto-restore"
   local manifest_tag out changed=0
   manifest_tag=$(sed -n "\#name: $API_IMAGE\$#{n;s/.*newTag: *\"\{0,1\}\([^\"]*\)\"\{0,1\}/\1/p}" deploy/k8s/base/kustomization.yaml)
   [[ $manifest_tag == "$TAG" ]] ||
@@ -500,7 +500,7 @@ recreate_volumes() {
     fi
   done
   if [[ $DRY_RUN == 1 ]] || ! has pvc "$DATA_PVC" || ! has pvc "$BACKUP_PVC"; then
-    [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio or monitoring"
+    [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio, monitoring or auto-restore"
     run "$KUBECTL" ${KUBE_CONTEXT:+--context "$KUBE_CONTEXT"} apply -k "$K8S_DIR" -l 'app.kubernetes.io/component in (data,backup)'
   fi
 }

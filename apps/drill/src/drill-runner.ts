@@ -40,7 +40,7 @@ export async function runDrill(
   const timeoutMs = options.timeoutSeconds * 1000;
   const ctx: ScenarioContext = { target, timeline, timeoutMs, afterFaultSeconds: options.afterBackupSeconds };
   const startedAt = Date.now();
-  timeline.mark('setup', `${scenario.name} (${scenario.kind}) on target ${target.name}`);
+  timeline.mark('setup', `${scenario.label ?? scenario.name} (${scenario.kind}) on target ${target.name}`);
   await target.setup();
   timeline.mark('target ready', target.description);
   if (scenario.needsOffsite && !target.offsite) {
@@ -135,7 +135,7 @@ export async function runDrill(
     timeline.mark('done');
     return computeReport({
       runId: options.runId,
-      scenario: scenario.name,
+      scenario: scenario.label ?? scenario.name,
       kind: scenario.kind,
       summary: scenario.summary,
       target: target.name,

@@ -4,7 +4,7 @@ import { DrillOptions, parseDrillArgs, USAGE } from './drill-options';
 import { runDrill } from './drill-runner';
 import { formatMarkdown, formatTable } from './report/report-format';
 import { renderTimelineSvg } from './report/timeline-svg';
-import { SCENARIOS } from './scenarios/scenarios';
+import { autoDataLoss, SCENARIOS } from './scenarios/scenarios';
 import { createTarget } from './targets/create-target';
 import { Timeline } from './timeline';
 
@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  const scenario = SCENARIOS[options.scenario];
+  const scenario = options.auto ? autoDataLoss() : SCENARIOS[options.scenario];
   const timeline = new Timeline();
   const target = createTarget(options, runId, scenario.needsOffsite, (line) => timeline.progress(line));
   let report;
@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
 
   const outDir = resolve(options.out);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${runId}-${options.scenario}-${options.target}`);
+  const base = join(outDir, `${runId}-${options.scenario}${options.auto ? '-auto' : ''}-${options.target}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${base}.svg`, renderTimelineSvg(report));
   writeFileSync(`${base}.md`, formatMarkdown(report, `${basename(base)}.svg`));

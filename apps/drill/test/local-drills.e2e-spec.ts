@@ -135,6 +135,28 @@ describe('drills on the local target', () => {
     );
   });
 
+  it('data-loss --auto (PRA): the pod restarts on an empty volume and the agent restores by itself', async () => {
+    const { code, report, stderr } = await runDrill(['data-loss', '--auto', ...fast]);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(report.scenario).toBe('data-loss --auto');
+    expect(report.fault).toMatch(
+      /rm -rf .*\/data; kill -9 \d+ \d+ \(the API and the agent: the pod restarts\)/,
+    );
+    const steps = report.timeline.map((e: { step: string }) => e.step);
+    expect(steps).toEqual(
+      expect.arrayContaining(['FAULT', 'recovery', 'restored', 'first read', 'first write']),
+    );
+    expect(steps).not.toContain('stop the API'); // no operator step
+    expect(Date.parse(report.restored_backup.created_at)).toBeGreaterThanOrEqual(
+      Date.parse(report.backup_at_fault.created_at),
+    );
+    expect(
+      report.checks.find((c: { name: string }) => c.name === 'restored data matches the backup').ok,
+    ).toBe(true);
+    expect(report.writes.lost_after_fault).toBe(0);
+    expect(report.rto_read_ms).toBeGreaterThan(0);
+  });
+
   it('corruption (PRA): damaged pages are detected and the latest backup restored online', async () => {
     const { code, report, stderr } = await runDrill(['corruption', ...fast]);
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });

@@ -6,7 +6,9 @@ import type { AgentConfig } from '../config/agent-config';
 import { agentSettings, buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
 import { BackupScheduler, SCHEDULE_SETTINGS, SKIPPED_TICKS } from '../scheduler/backup.scheduler';
+import { RESTORE_TEST_SETTINGS, RestoreTestScheduler } from '../scheduler/restore-test.scheduler';
 import { AgentMetrics } from './agent-metrics';
+import { AutoRestoreLifecycle } from './auto-restore.lifecycle';
 import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
 import { ChainsController } from './chains.controller';
@@ -58,6 +60,7 @@ export class AgentModule {
         },
         OffsiteLifecycle,
         ReplicationLifecycle,
+        AutoRestoreLifecycle,
         {
           provide: AgentMetrics,
           inject: [BackupAgent],
@@ -77,6 +80,11 @@ export class AgentModule {
                 useFactory: (m: AgentMetrics) => m.skippedTicks,
               },
               BackupScheduler,
+              {
+                provide: RESTORE_TEST_SETTINGS,
+                useValue: { schedule: config.restoreTestSchedule, firstRunDelayMs: 60_000 },
+              },
+              RestoreTestScheduler,
             ]),
       ],
     };
