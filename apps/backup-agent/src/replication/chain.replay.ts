@@ -19,6 +19,12 @@ export interface ReplayResult {
 
 /** Pages kept in memory while replaying before they are written out (a 64 MiB cache). */
 const CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Segments being read while an earlier one is replayed. From a bucket each read is a round trip,
+ * and a minute of history is about 75 segments: reading them one after the other would make the
+ * restore's time that many round trips. They are still checked and applied strictly in order.
+ */
+const READ_AHEAD = 8;
 
 /**
  * Rebuilds the database as it stood after transaction `toTx`, in place in `file` (a private copy of
@@ -44,6 +50,7 @@ export async function replaySegments(
     let lastTimeUs: number | null = null;
     let previousSha: string | null = null;
     let records = 0;
+    const reads = readAhead(segments, READ_AHEAD);
     for (const source of segments) {
       if (tx >= toTx) break;
       const name = `segment ${source.footer.seq} of ${source.footer.chain}`;
@@ -51,7 +58,7 @@ export async function replaySegments(
       let sha256: string;
       let footer: SegmentFooter;
       try {
-        bytes = await source.read();
+        bytes = await reads.next();
         ({ footer, sha256 } = openSegment(bytes));
       } catch (err) {
         // A store's own answer stands (a wrong key, a bucket that does not answer); a missing file
@@ -98,6 +105,30 @@ export async function replaySegments(
   } finally {
     image.close();
   }
+}
+
+/**
+ * The segments' bytes in order, with up to `depth` reads in flight ahead of the one asked for. A
+ * failed read surfaces when its segment's turn comes, as if it had been read then.
+ */
+function readAhead(segments: readonly SegmentSource[], depth: number): { next(): Promise<Buffer> } {
+  const pending: Promise<Buffer>[] = [];
+  let started = 0;
+  const fill = () => {
+    while (started < segments.length && pending.length < depth) {
+      const read = segments[started++].read();
+      read.catch(() => undefined); // handled when its turn comes; never an unhandled rejection
+      pending.push(read);
+    }
+  };
+  return {
+    next() {
+      fill();
+      const read = pending.shift() as Promise<Buffer>;
+      fill();
+      return read;
+    },
+  };
 }
 
 /** A database file being rebuilt page by page, with a write-back cache. */
