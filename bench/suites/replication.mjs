@@ -41,6 +41,8 @@ const LEAD_MS = 12 * 3600_000;
  */
 const SEGMENT_SPAN_US = 800_000;
 const LAG_RATE = 10_000;
+/** The agent's default, which bench/lib/services.mjs turns off for the other benchmarks. */
+const REPLICATION = { BACKUP_REPLICATION: 'on' };
 /** Rows written through the API before each restore, so that every restore changes the data. */
 const LATER_ROWS = 50;
 
@@ -216,7 +218,7 @@ async function pointInTime({ dir: parent, seed, speed, historyMinutes, rounds, l
     if (counted !== expected) throw new Error(`after the history, /count is ${counted}, not ${expected}`);
 
     // c. From the backup volume, the API serving.
-    agent = await startAgent({ ...paths, logFile: join(dir, 'agent.log') });
+    agent = await startAgent({ ...paths, extra: REPLICATION, logFile: join(dir, 'agent.log') });
     const local = [];
     for (let round = 0; round < rounds; round++) {
       await following(agent.url);
@@ -235,7 +237,11 @@ async function pointInTime({ dir: parent, seed, speed, historyMinutes, rounds, l
       rmSync(dirname(paths.dbPath), { recursive: true, force: true });
       rmSync(paths.backupDir, { recursive: true, force: true });
       api = await startApi({ ...paths, logFile: join(dir, 'api.log') });
-      agent = await startAgent({ ...paths, extra: s3.agentEnv(bucket), logFile: join(dir, 'agent-s3.log') });
+      agent = await startAgent({
+        ...paths,
+        extra: { ...REPLICATION, ...s3.agentEnv(bucket) },
+        logFile: join(dir, 'agent-s3.log'),
+      });
       const empty = (await json(`${api.url}/count`)).count;
       if (empty !== 0) throw new Error(`the emptied volumes still hold ${empty} rows`);
       // The agent refuses to start a chain on the empty database (the bucket holds backups: both
@@ -405,7 +411,7 @@ async function generateHistory({ dir, dbPath, backupDir, bucket, count, stepUs, 
   const agent = await startAgent({
     dbPath,
     backupDir,
-    extra: { ...clock, ...s3.agentEnv(bucket) },
+    extra: { ...REPLICATION, ...clock, ...s3.agentEnv(bucket) },
     logFile: join(dir, 'agent-generating.log'),
   });
   try {
