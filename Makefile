@@ -9,7 +9,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 NX := npx nx
 
-.PHONY: help install build dev test lint format drill-pca drill-pra drill bench
+.PHONY: help install build dev test chromium screenshots lint format drill-pca drill-pra drill bench soak
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,17 +23,28 @@ install: ## install dependencies if missing or out of date
 	  npm ci --no-audit --no-fund && echo "$(LOCK_HASH)" > node_modules/.installed; \
 	fi
 
-build: install ## build the API and the agent into dist/
-	@echo "==> building dist/apps/api/main.js and dist/apps/backup-agent/main.js"
+build: install ## build the API, the agent, the console and the drill into dist/
+	@echo "==> building dist/apps/api, dist/apps/backup-agent, dist/apps/console and dist/apps/drill"
 	$(NX) run-many -t build --outputStyle=static
 
 dev: build ## run API (:8080) and agent (:8081) locally, data under ./var
 	node tools/dev.mjs
 
-test: install ## run every test (format, lint, unit, in-process HTTP, real processes)
+test: install chromium ## run every test (format, lint, unit, in-process HTTP, real processes, a browser)
 	@echo "==> format (prettier --check), lint and tests"
 	npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 	$(NX) run-many -t lint test --parallel=1 --outputStyle=static
+
+# The console's browser test drives Debian's Chromium with playwright-core (which downloads nothing);
+# CHROMIUM_PATH=/path/to/chrome uses another Chromium-based browser instead.
+export CHROMIUM_PATH ?= /usr/bin/chromium
+
+chromium: ## install Debian's Chromium for the console's browser test, if it is missing
+	@test -x $(CHROMIUM_PATH) || { echo "==> installing chromium (apt) for the console's browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+screenshots: install chromium ## the console's browser test, writing its screenshots (the README's) to docs/screenshots
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(NX) test console --skip-nx-cache --outputStyle=static
 
 lint: install ## lint only
 	$(NX) run-many -t lint --outputStyle=static
@@ -62,6 +73,16 @@ bench: build ## run the benchmarks; writes bench/results/latest.json and latest.
 	@command -v sqlite3 >/dev/null || { echo "==> installing sqlite3 (apt)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq sqlite3; }
 	node bench/run.mjs
+
+# Soak (not part of make test): load, backups, online restores and kill -9 for SOAK_MINUTES, every
+# acknowledged write accounted for; report in var/soak/<run>/. CI runs SOAK_MINUTES=2.
+SOAK_MINUTES ?= 30
+
+soak: build ## soak for SOAK_MINUTES (default 30): 500 writes/s, restores, kill -9; zero lost writes, flat memory
+	@echo "==> the soak's own accounting checks (node --test tools/soak/)"
+	node --test --test-reporter=dot tools/soak/
+	@echo "==> soak, $(SOAK_MINUTES) min: report in var/soak/"
+	SOAK_MINUTES=$(SOAK_MINUTES) node tools/soak/soak.mjs
 
 format: install ## format the code with prettier
 	npx prettier --write .
@@ -116,6 +137,7 @@ ci-podman: build ## CI: the manifests under Podman: routes, PCA/PRA drills, Cron
 CLUSTER ?= pra
 NS ?= pra
 # base (API + agent sidecar) | cronjob (the workshop's CronJob) | minio (offsite copies) | monitoring
+# | auto-restore (a missing database restored at start, no operator)
 OVERLAY ?= base
 # the restore point: ID=<backup id> or AT=<instant> (ISO-8601 with a zone, or unix seconds); empty = newest
 ID ?=

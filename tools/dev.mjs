@@ -6,6 +6,9 @@
 // Pid files in var/run/ let the drill find the processes. A file var/run/<name>.hold keeps a
 // stopped process down (the local "scale to 0" of the PRA drill); removing it starts it again.
 // Any variable of README's table can be overridden from the environment: `API_PORT=9090 make dev`.
+// With BACKUP_AUTO_RESTORE=latest the agent starts first and the API once the agent answers, as
+// in the pod (the init container, then the sidecar, then the API): a missing database is restored
+// before the API opens it.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,10 +24,14 @@ mkdirSync(runDir, { recursive: true });
 const env = {
   DB_PATH: join(varDir, 'data', 'app.db'),
   BACKUP_DIR: join(varDir, 'backup'),
+  // the console lists the drills' reports (make drill-pca, make drill-pra write them there)
+  DRILL_REPORTS_DIR: join(varDir, 'drills'),
   API_HOST: '127.0.0.1',
   AGENT_HOST: '127.0.0.1',
   API_PORT: '8080',
   AGENT_PORT: '8081',
+  // A restore test every hour here (the cluster: once a day), the first one a minute after start.
+  BACKUP_VERIFY_RESTORE_SCHEDULE: '0 0 * * * *',
   ...process.env,
 };
 
@@ -104,18 +111,40 @@ function stop() {
   }, 10_000).unref();
 }
 
+/** Resolves once the agent answers /health (after its automatic restore), or after `timeoutMs`. */
+async function agentAnswers(timeoutMs) {
+  const url = `http://${env.AGENT_HOST === '0.0.0.0' ? '127.0.0.1' : env.AGENT_HOST}:${env.AGENT_PORT}/health`;
+  const deadline = Date.now() + timeoutMs;
+  while (!stopping && Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return true;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 writeFileSync(join(runDir, 'dev.pid'), `${process.pid}\n`);
-for (const service of services) {
-  rmSync(holdFile(service), { force: true });
-  start(service);
+for (const service of services) rmSync(holdFile(service), { force: true });
+if (/^latest$/i.test(env.BACKUP_AUTO_RESTORE ?? '')) {
+  const [api, agent] = services;
+  start(agent);
+  if (!(await agentAnswers(120_000)))
+    prefixLines('api', 33, process.stderr, 'the agent did not answer in 120 s; starting the API anyway');
+  if (!stopping) start(api);
+} else {
+  for (const service of services) start(service);
 }
 
 process.stdout.write(`
   pra-kit is running locally (Ctrl-C to stop)
     API           http://127.0.0.1:${env.API_PORT}    try: curl 'http://127.0.0.1:${env.API_PORT}/add?message=test'
     backup agent  http://127.0.0.1:${env.AGENT_PORT}    try: curl http://127.0.0.1:${env.AGENT_PORT}/backups
+    console       http://127.0.0.1:${env.AGENT_PORT}/   restore points, health, restores, drills, in a browser
     database      ${env.DB_PATH}
     backups       ${env.BACKUP_DIR}
 

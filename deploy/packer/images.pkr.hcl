@@ -64,7 +64,7 @@ variable "cache_owner" {
 variable "dist_dir" {
   type        = string
   default     = ""
-  description = "The Nx build output holding api/ and backup-agent/. Empty: dist/apps of this repository."
+  description = "The Nx build output holding api/, backup-agent/ and console/. Empty: dist/apps of this repository."
 }
 
 variable "git_revision" {
@@ -156,6 +156,18 @@ build {
   provisioner "file" {
     source      = "${local.dist_dir}/${source.name}/"
     destination = "/app"
+  }
+
+  # The agent serves the web console (dist/apps/console) at GET /, from /app/console beside main.js.
+  provisioner "shell" {
+    only   = ["docker.backup-agent"]
+    inline = ["mkdir -p /app/console"]
+  }
+
+  provisioner "file" {
+    only        = ["docker.backup-agent"]
+    source      = "${local.dist_dir}/console/"
+    destination = "/app/console"
   }
 
   provisioner "shell" {

@@ -98,7 +98,7 @@ else
 fi
 
 # --- 4. application build -----------------------------------------------------------------------
-step "make build (dist/apps/api, dist/apps/backup-agent)"
+step "make build (dist/apps/api, dist/apps/backup-agent, dist/apps/console)"
 make build
 
 # --- 5. images ----------------------------------------------------------------------------------
@@ -204,6 +204,12 @@ echo "    $agent --help exits 0"
 run_image agent "$agent" 8081
 [[ "$(docker exec pra-smoke-agent id -u)" == "$APP_UID" ]] || fail "pra-smoke-agent does not run as $APP_UID"
 expect pra-smoke-agent /health '{"status":"ok"}'
+# The web console is in the image, beside main.js (deploy/packer copies dist/apps/console).
+curl -fsS --max-time 5 "http://$addr/" | grep -q '<title>pra-kit console</title>' \
+  || fail "pra-smoke-agent: GET / is not the console"
+curl -fsS --max-time 5 -o /dev/null "http://$addr/console/console.js" \
+  || fail "pra-smoke-agent: GET /console/console.js failed"
+echo "    GET / -> the console, GET /console/console.js -> its script"
 stop_gracefully pra-smoke-agent
 cleanup_containers
 

@@ -30,6 +30,8 @@ export const RULES = {
   'restore-job':
     'the restore Job passes BACKUP_ID and BACKUP_AT as rendered, runs once, never beside a running API',
   offsite: 'the minio overlay: the agent reaches the MinIO Service with the credentials of its Secret',
+  'auto-restore':
+    'the auto-restore overlay: an ordinary init container runs `restore --auto` before the sidecar, with its image, configuration and volumes',
 };
 
 /** Env vars whose value must come from a Secret (never a literal in a manifest). */
@@ -575,6 +577,50 @@ function checkOffsite(r, p, render, objects) {
   );
 }
 
+/**
+ * The auto-restore overlay: `restore --auto` must finish before the sidecar and the API start (an
+ * ordinary init container, listed before the native sidecar), and restore what the sidecar backs
+ * up: same image, same configuration (DB_PATH, BACKUP_DIR, S3_*), same volumes.
+ */
+function checkAutoRestore(r, p, render, objects) {
+  const pre = `[${render.name}]`;
+  r.rule = 'auto-restore';
+  const spec = find(objects, 'Deployment', p.deployment)?.spec?.template?.spec ?? {};
+  const inits = spec.initContainers ?? [];
+  const at = inits.findIndex((c) => JSON.stringify(c.args) === '["restore","--auto"]');
+  const sidecarAt = inits.findIndex((c) => c.name === p.containers.agent);
+  if (
+    !r.expect(
+      at >= 0,
+      `${pre} an init container runs restore --auto`,
+      JSON.stringify(inits.map((c) => c.args)),
+    )
+  )
+    return;
+  const init = inits[at];
+  const who = `${pre} init container ${init.name}`;
+  r.expect(
+    init.restartPolicy === undefined && sidecarAt > at,
+    `${who}: an ordinary init container, before the sidecar (it finishes before the agent and the API start)`,
+    `at index ${at}, restartPolicy ${init.restartPolicy}, the sidecar at ${sidecarAt}`,
+  );
+  const sidecar = inits[sidecarAt];
+  if (!sidecar) return;
+  r.expect(init.image === sidecar.image, `${who}: the sidecar's image`, `${init.image} vs ${sidecar.image}`);
+  const env = resolveEnv(init, objects);
+  const sidecarEnv = resolveEnv(sidecar, objects);
+  const same = ['DB_PATH', 'BACKUP_DIR', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_ENCRYPTION_KEY'].filter(
+    (k) => JSON.stringify(env[k]) !== JSON.stringify(sidecarEnv[k]),
+  );
+  r.expect(
+    same.length === 0,
+    `${who}: the sidecar's configuration (paths, S3)`,
+    `differs: ${same.join(', ')}`,
+  );
+  checkPaths(r, p, who, spec, init, env, { backupReadOnly: false });
+  r.rule = 'auto-restore';
+}
+
 function checkRestoreJob(r, p, render, objects) {
   const pre = `[${render.name}] Job ${p.restoreJob}`;
   r.rule = 'names';
@@ -634,6 +680,9 @@ export function check(renders, { generated, expectedTag, project: p }) {
       if (mode === 'cronjob') checkCronJob(r, p, render, objects);
       if (find(objects, 'Deployment', 'minio') || render.name.endsWith('/minio'))
         checkOffsite(r, p, render, objects);
+      const inits = find(objects, 'Deployment', p.deployment)?.spec?.template?.spec?.initContainers ?? [];
+      if (render.name.endsWith('/auto-restore') || inits.some((c) => (c.args ?? []).includes('--auto')))
+        checkAutoRestore(r, p, render, objects);
       checkPods(r, p, render, objects, objects);
       checkObjects(r, p, render, objects);
       checkSecrets(r, render, objects, generated);

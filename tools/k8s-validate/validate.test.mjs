@@ -238,6 +238,21 @@ const cases = [
     alsoRules: ['offsite'],
   },
   {
+    what: 'restore --auto appended after the sidecar (the API would start before the restore)',
+    rule: 'auto-restore',
+    file: 'overlays/auto-restore/auto-restore-init.yaml',
+    edit: (s) =>
+      s.replace('path: /spec/template/spec/initContainers/0', 'path: /spec/template/spec/initContainers/-'),
+    expect: [/init container auto-restore: an ordinary init container, before the sidecar/],
+  },
+  {
+    what: 'restore --auto without the data volume',
+    rule: 'paths',
+    file: 'overlays/auto-restore/auto-restore-init.yaml',
+    edit: (s) => s.replace('      - name: data\n        mountPath: /data\n', ''),
+    expect: [/init container auto-restore: pra-data mounted read-write at \/data/],
+  },
+  {
     what: 'an agent pointed at a MinIO that does not exist',
     rule: 'offsite',
     file: 'overlays/minio/kustomization.yaml',

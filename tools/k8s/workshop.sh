@@ -71,7 +71,7 @@ RESTORE_TIMEOUT=${RESTORE_TIMEOUT:-$((${JOB_DEADLINE:-600} + 60))}
 
 case $OVERLAY in
   base) K8S_DIR=deploy/k8s/base ;;
-  cronjob | minio | monitoring) K8S_DIR=deploy/k8s/overlays/$OVERLAY ;;
+  cronjob | minio | monitoring | auto-restore) K8S_DIR=deploy/k8s/overlays/$OVERLAY ;;
   *) K8S_DIR="" ;;
 esac
 KFLAGS=(-n "$NS")
@@ -107,6 +107,8 @@ json() { # json EXPR < JSON: evaluates a JS expression on the parsed input `d` (
 curl_json() { curl -fsS --max-time 10 "$@"; }
 count() { curl_json "$API_URL/count" | json 'd.count'; }
 sidecar_mode() { has service "$AGENT_SERVICE"; }
+# The agent follows the WAL (continuous replication): its /health/backups says so.
+replicating() { [[ $(curl_json "$AGENT_URL/health/backups" 2>/dev/null | json 'd?.replication?.state') == following ]]; }
 cronjob_exists() { has cronjob "$CRONJOB"; }
 token() { q get secret "$TOKEN_SECRET" -o jsonpath="{.data.$TOKEN_KEY}" | base64 -d; }
 check_point() {
@@ -267,7 +269,7 @@ cmd_import() {
 }
 
 cmd_deploy() {
-  [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio or monitoring"
+  [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio, monitoring or auto-restore"
   local manifest_tag out changed=0
   manifest_tag=$(sed -n "\#name: $API_IMAGE\$#{n;s/.*newTag: *\"\{0,1\}\([^\"]*\)\"\{0,1\}/\1/p}" deploy/k8s/base/kustomization.yaml)
   [[ $manifest_tag == "$TAG" ]] ||
@@ -498,7 +500,7 @@ recreate_volumes() {
     fi
   done
   if [[ $DRY_RUN == 1 ]] || ! has pvc "$DATA_PVC" || ! has pvc "$BACKUP_PVC"; then
-    [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio or monitoring"
+    [[ -n $K8S_DIR ]] || die "OVERLAY=$OVERLAY: base, cronjob, minio, monitoring or auto-restore"
     run "$KUBECTL" ${KUBE_CONTEXT:+--context "$KUBE_CONTEXT"} apply -k "$K8S_DIR" -l 'app.kubernetes.io/component in (data,backup)'
   fi
 }
@@ -712,7 +714,13 @@ cmd_pra() {
   local before="?" point=$ID rows="?" after="?" manifest status=0
   if [[ $DRY_RUN != 1 ]]; then
     before=$(count)
-    if [[ -z $point && -z $AT ]] && sidecar_mode; then
+    if [[ -z $point && -z $AT ]] && sidecar_mode && replicating; then
+      # Continuous replication: the newest restorable instant is every write the agent shipped
+      # before the pod stopped (it ships what is committed when it stops). A snapshot id would
+      # give back up to an hour less.
+      rows=$before
+      note "continuous replication: every write shipped by the agent until the API stops comes back"
+    elif [[ -z $point && -z $AT ]] && sidecar_mode; then
       # Pin the restore point now: once the volume is gone, "latest" could become a backup of the
       # new, empty database (the agent backs up when it starts).
       local latest
@@ -735,7 +743,7 @@ cmd_pra() {
   [[ $DRY_RUN == 1 ]] || after=$(count)
   note "count after:  $after (before the disaster: $before; in the backup: $rows)"
   if [[ $DRY_RUN != 1 && $before != "?" && $after != "?" ]]; then
-    note "lost: $((before - after)) event(s) written after the backup (the RPO: at most one backup interval)"
+    note "lost: $((before - after)) event(s) written after the restore point (the RPO)"
   fi
 }
 

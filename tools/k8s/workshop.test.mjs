@@ -362,8 +362,22 @@ describe('scenarios', () => {
     assert.match(result.out, /PCA: nothing lost/);
   });
 
-  test('pra pins the restore point, re-creates only the volumes and restores them offline', () => {
+  test('pra with continuous replication restores the newest instant: every write, not the last snapshot', () => {
     const result = workshop('pra');
+    assert.equal(result.status, 0, result.out);
+    assertInOrder(result.calls, [
+      /scale deployment api --replicas=0/,
+      /delete pvc pra-data/,
+      /^kubectl apply -f -$/,
+      /scale deployment api --replicas=1/,
+    ]);
+    assert.match(result.out, /restore point: the newest restorable point/);
+    assert.match(result.out, /continuous replication: every write shipped/);
+    assert.deepEqual([restoreEnv().BACKUP_ID, restoreEnv().BACKUP_AT], ['', '']);
+  });
+
+  test('pra with snapshots only pins the restore point, re-creates only the volumes and restores them offline', () => {
+    const result = workshop('pra', { FAKE_REPLICATION: 'off' });
     assert.equal(result.status, 0, result.out);
     assertInOrder(result.calls, [
       // rendered first: a mistake in it stops everything before the disaster

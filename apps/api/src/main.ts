@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError } from '@pra-kit/shared';
+import { ConfigError, logProcessWarnings, Redactor } from '@pra-kit/shared';
 import { listen } from '@pra-kit/shared/nest';
 import { parseApiConfig } from './config/api-config';
 import { createApiApp } from './app/create-api-app';
@@ -17,6 +17,7 @@ Starts the pra-kit API. Configuration is read from environment variables:
   API_CREATE_DB       auto|always|never: create a missing database at start (default auto:
                       only when BACKUP_DIR holds no backup, else wait for a restore)
   LOG_LEVEL           debug|log|warn|error (default log)
+  LOG_FORMAT          text|json: readable lines, or one JSON object per line (default text)
 `;
 
 async function main(): Promise<void> {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  logProcessWarnings(config.logFormat, new Redactor([]));
   const app = await createApiApp(config);
   const port = await listen(app, config.port, config.host);
   new Logger('Main').log(`API listening on http://${config.host}:${port} (database ${config.dbPath})`);

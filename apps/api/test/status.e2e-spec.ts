@@ -17,6 +17,8 @@ describe('GET /status', () => {
       backup_age_seconds: null,
       last_backup_verified: null,
       last_backup_at: null,
+      last_auto_restore: null,
+      last_restore_test: null,
     });
   });
 
@@ -36,6 +38,8 @@ describe('GET /status', () => {
       backup_age_seconds: 90,
       last_backup_verified: null,
       last_backup_at: new Date((seconds - 90) * 1000).toISOString(),
+      last_auto_restore: null,
+      last_restore_test: null,
     });
 
     const id = `app-${seconds - 12}`;
@@ -65,5 +69,54 @@ describe('GET /status', () => {
       backup_age_seconds: 12,
       last_backup_verified: true,
     });
+  });
+
+  it('shows the last automatic restore, as the agent recorded it in the backup directory', async () => {
+    const dir = api.config.backupDir;
+    mkdirSync(dir, { recursive: true });
+    const last = {
+      at: '2026-11-21T11:59:00.000Z',
+      outcome: 'restored',
+      id: 'app-1795262300',
+      rows: 42,
+      created_at: '2026-11-21T11:58:20.000Z',
+      from: 'local',
+      duration_ms: 35,
+      detail:
+        'restored app-1795262300 (42 rows, taken 2026-11-21T11:58:20.000Z) from /backup into /data/app.db',
+    };
+    writeFileSync(
+      join(dir, '.auto-restore.json'),
+      JSON.stringify({ restores_total: 1, failures_total: 0, last, last_restore: last, last_failure: null }),
+    );
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: last });
+    writeFileSync(join(dir, '.auto-restore.json'), 'not json');
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_auto_restore: null });
+  });
+
+  it('shows the last scheduled restore test, as the agent recorded it', async () => {
+    const dir = api.config.backupDir;
+    mkdirSync(dir, { recursive: true });
+    const last = {
+      at: '2026-11-21T03:30:00.000Z',
+      ok: false,
+      id: 'app-1795230000',
+      rows_expected: 42,
+      rows_found: null,
+      duration_ms: 12,
+      detail: 'the restore failed: backup app-1795230000 failed verification: sha256 0000 does not match',
+    };
+    writeFileSync(
+      join(dir, '.restore-tests.json'),
+      JSON.stringify({
+        tests_total: 3,
+        failures_total: 1,
+        last,
+        last_success: null,
+        last_failure: last,
+        points: { 'app-1795230000': { tested_at: null, error: last.detail } },
+      }),
+    );
+    expect((await api.http().get('/status').expect(200)).body).toMatchObject({ last_restore_test: last });
   });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError } from '@pra-kit/shared';
+import { ConfigError, formatLogLine, logProcessWarnings, readLogFormat, Redactor } from '@pra-kit/shared';
 import { listen } from '@pra-kit/shared/nest';
 import { runCommand, USAGE } from './cli/agent-cli';
 import { EXIT } from './cli/exit-codes';
@@ -19,6 +19,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number | null> {
+  logProcessWarnings(logFormatOrText(), Redactor.fromEnv(process.env));
   lowerCpuPriority(); // background work: the API gets the CPU first (see cpu-priority.ts)
   const [command = 'serve', ...rest] = argv;
   if (command === '--help' || command === '-h' || command === 'help') {
@@ -41,9 +42,26 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(
-      `backup-agent: ${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`,
-    );
+    process.stderr.write(`${fatalLine(err)}\n`);
     process.exitCode = err instanceof ConfigError ? EXIT.usage : EXIT.failed;
   },
 );
+
+/** The line that says why the agent could not start or run: LOG_FORMAT's format, redacted. */
+function fatalLine(err: unknown): string {
+  const redactor = Redactor.fromEnv(process.env);
+  const message = err instanceof ConfigError ? err.message : String((err as Error)?.message ?? err);
+  const stack = err instanceof ConfigError ? undefined : (err as Error)?.stack;
+  return logFormatOrText() === 'json'
+    ? formatLogLine('json', redactor, { level: 'fatal', context: 'Main', message, stack })
+    : redactor.redact(`backup-agent: ${stack ?? message}`);
+}
+
+/** LOG_FORMAT, or text when it is invalid (the configuration error then says so). */
+function logFormatOrText(): 'text' | 'json' {
+  try {
+    return readLogFormat(process.env);
+  } catch {
+    return 'text';
+  }
+}

@@ -210,6 +210,18 @@ describe('the API and the agent agree on the last backup', () => {
       expect(agentTs * 1000).toBe(Date.parse(newest.created_at));
       expect(apiTs).toBe(agentTs);
       expect((await agent.http().get('/backups').expect(200)).body[0].id).toBe(newest.id);
+
+      // Every metric the alert rules read is exported by one of them: a renamed metric would
+      // silently disable its alert.
+      const rules = readFileSync(
+        join(__dirname, '../../../deploy/k8s/overlays/monitoring/prometheus-rule.yaml'),
+        'utf8',
+      );
+      const used = [...new Set(rules.match(/\bpra_[a-z_]+\b/g))].sort();
+      const exported = (name: string) =>
+        new RegExp(`^# TYPE ${name} `, 'm').test(name.startsWith('pra_api_') ? apiMetrics : metrics);
+      expect(used.length).toBeGreaterThan(10);
+      expect(used.filter((name) => !exported(name))).toEqual([]);
     } finally {
       await api.stop();
       await agent.close();

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { builtEntry, makeTempDir, seedEventsDb } from '@pra-kit/shared/testing';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainView } from '../src/core/replication.port';
@@ -15,6 +15,7 @@ import {
   sha256,
   startS3Server,
 } from './support/s3-server';
+import { recordState, rowsHash } from './support/db-state';
 
 /**
  * Continuous replication to a bucket, with real processes only: the built agent (`serve`), the
@@ -26,27 +27,6 @@ import {
 const TOKEN = 'offsite-replication-token-0123';
 const auth = { Authorization: `Bearer ${TOKEN}` };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Rows of a database, hashed (what "the same state" means here). */
-function rowsHash(db: Database.Database): { hash: string; rows: number } {
-  const rows = db.prepare('SELECT id, message FROM events ORDER BY id').all();
-  return { hash: createHash('sha256').update(JSON.stringify(rows)).digest('hex'), rows: rows.length };
-}
-
-/** The state at an instant, under the write lock, held until the clock moved past the instant. */
-function recordState(db: Database.Database): { at: number; hash: string; rows: number } {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const state = rowsHash(db);
-    const at = Date.now();
-    while (Date.now() <= at) {
-      /* the next millisecond */
-    }
-    return { at, ...state };
-  } finally {
-    db.exec('ROLLBACK');
-  }
-}
 
 /** The commit time the last transaction stamped (what the bucket's range ends at once writes stop). */
 function lastCommitMs(path: string): number {

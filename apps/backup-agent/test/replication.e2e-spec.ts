@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate } from '@pra-kit/shared';
@@ -12,6 +11,7 @@ import { ChainCatalog } from '../src/replication/chain.catalog';
 import { LocalChainStore } from '../src/replication/local-chain.store';
 import { BaseSnapshotTaker, Replicator } from '../src/replication/replicator';
 import { openSegment } from '../src/replication/segment.codec';
+import { recordState, rowsHash } from './support/db-state';
 
 /**
  * Continuous replication against a real writer process: every instant recorded during a random
@@ -29,33 +29,6 @@ afterEach(() => {
   writers.clear();
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rowsHash(db: Database.Database): { hash: string; rows: number } {
-  const rows = db.prepare('SELECT id, message FROM events ORDER BY id').all() as {
-    id: number;
-    message: string;
-  }[];
-  return { hash: createHash('sha256').update(JSON.stringify(rows)).digest('hex'), rows: rows.length };
-}
-
-/**
- * The state at an instant, taken the way an exact recorder must: holding the write lock, so no
- * transaction is half committed; the instant is read inside, and the lock is held until the clock
- * has moved past it (a transaction after it is stamped later).
- */
-function recordState(db: Database.Database): { at: number; hash: string; rows: number } {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const state = rowsHash(db);
-    const at = Date.now();
-    while (Date.now() <= at) {
-      /* wait for the next millisecond */
-    }
-    return { at, ...state };
-  } finally {
-    db.exec('ROLLBACK');
-  }
-}
 
 class Harness {
   readonly dbPath: string;

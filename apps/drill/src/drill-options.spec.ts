@@ -13,7 +13,9 @@ describe('parseDrillArgs', () => {
       agentUrl: 'http://127.0.0.1:8081',
       token: 'tok',
       namespace: 'pra',
+      auto: false,
     });
+    expect(parseDrillArgs(['data-loss', '--auto'], {})).toMatchObject({ scenario: 'data-loss', auto: true });
   });
 
   it('reads objectives and options', () => {
@@ -52,6 +54,8 @@ describe('parseDrillArgs', () => {
     [['pod-loss', '--rate', '0'], /--rate must be a number from 1 to 1000/],
     [['pod-loss', '--rto', 'soon'], /--rto must be a number/],
     [['pod-loss', '--bogus'], /Unknown option '--bogus'/],
+    [['pod-loss', '--auto'], /--auto goes with data-loss on the local target/],
+    [['data-loss', '--auto', '--target', 'k8s'], /--auto goes with data-loss on the local target/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseDrillArgs(argv as string[], {})).toThrow(message);
   });

@@ -23,6 +23,8 @@ export interface DrillOptions {
   readonly agentImage: string;
   readonly schedule: string;
   readonly json: boolean;
+  /** data-loss --auto: no operator step, the agent restores at start (BACKUP_AUTO_RESTORE=latest). */
+  readonly auto: boolean;
 }
 
 export const USAGE = `Usage: node dist/apps/drill/main.js <scenario> [options]
@@ -30,6 +32,8 @@ export const USAGE = `Usage: node dist/apps/drill/main.js <scenario> [options]
 Scenarios:
   pod-loss      PCA: kill the API while writing; the platform restarts it; nothing may be lost
   data-loss     PRA: destroy the data volume while writing; restore the latest backup offline
+                with --auto: the pod restarts on the empty volume and the agent restores the
+                latest backup by itself (BACKUP_AUTO_RESTORE=latest), no operator step
   backup-loss   PRA: lose the data and the backup volumes; restore from the offsite copy (S3/MinIO)
   corruption    PRA: damage pages of the live database; detect it and restore online
   point-in-time PRA: choose an instant while writing, write on, restore online to that instant;
@@ -50,11 +54,15 @@ Options:
   --api <url> --agent <url>   local and podman targets: the services (default http://127.0.0.1:8080, :8081)
   --token <t>                 the agent's bearer token (default $BACKUP_TOKEN)
   --var <dir>                 local target: the make dev var directory (default ./var)
-  --schedule <cron>           local target, private instance: backup schedule (default every 5 s)
+  --schedule <cron>           local target, private instance: snapshot schedule (default: the agent's,
+                              hourly with continuous replication, every minute without)
   --namespace <ns>            k8s target: the namespace (default pra)
   --agent-image <image>       podman target: the agent image for the offline restore
                               (default pra/backup-agent:1.0)
   --json                      print the JSON report on stdout instead of the table
+  --auto                      data-loss on the local target: recovery without a human (the
+                              running make dev needs BACKUP_AUTO_RESTORE=latest; a private
+                              instance gets it)
 
 Exit codes: 0 passed, 1 a check failed or an objective was missed, 2 usage error, 3 the drill could not run.
 `;
@@ -81,10 +89,11 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
       agent: { type: 'string', default: 'http://127.0.0.1:8081' },
       token: { type: 'string' },
       var: { type: 'string', default: 'var' },
-      schedule: { type: 'string', default: '*/5 * * * * *' },
+      schedule: { type: 'string', default: '' },
       namespace: { type: 'string', default: 'pra' },
       'agent-image': { type: 'string', default: 'pra/backup-agent:1.0' },
       json: { type: 'boolean', default: false },
+      auto: { type: 'boolean', default: false },
     },
   });
   if (values.help) return 'help';
@@ -96,6 +105,12 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
   if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${JSON.stringify(scenario)}`);
   const target = values.target as TargetName;
   if (!TARGETS.includes(target)) throw new Error(`--target must be one of ${TARGETS.join(', ')}`);
+  if (values.auto && (scenario !== 'data-loss' || target !== 'local')) {
+    throw new Error(
+      '--auto goes with data-loss on the local target (in the cluster, the auto-restore overlay ' +
+        'restores when the pod starts on a new, empty pra-data)',
+    );
+  }
   const num = (name: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
     if (value === undefined || value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
@@ -125,5 +140,6 @@ export function parseDrillArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Dri
     agentImage: values['agent-image'] as string,
     schedule: values.schedule as string,
     json: values.json as boolean,
+    auto: values.auto as boolean,
   };
 }

@@ -40,7 +40,7 @@ export async function runDrill(
   const timeoutMs = options.timeoutSeconds * 1000;
   const ctx: ScenarioContext = { target, timeline, timeoutMs, afterFaultSeconds: options.afterBackupSeconds };
   const startedAt = Date.now();
-  timeline.mark('setup', `${scenario.name} (${scenario.kind}) on target ${target.name}`);
+  timeline.mark('setup', `${scenario.label ?? scenario.name} (${scenario.kind}) on target ${target.name}`);
   await target.setup();
   timeline.mark('target ready', target.description);
   if (scenario.needsOffsite && !target.offsite) {
@@ -70,12 +70,15 @@ export async function runDrill(
     const replicated = scenario.needsOffsite
       ? health?.replication.enabled === true && !!health.offsite?.segments
       : health?.replication.enabled === true;
-    if (replicated && scenario.needsOffsite) {
-      timeline.mark('replication', 'continuous, and copied to the bucket every S3_SYNC_INTERVAL');
-      await waitForOffsiteReplicationAfter(target, writingFrom, timeline, timeoutMs);
-    } else if (replicated) {
-      timeline.mark('replication', 'continuous: each write on the backup volume within the sync interval');
-      await waitForReplicationAfter(target, writingFrom, timeline, timeoutMs);
+    if (replicated) {
+      timeline.mark(
+        'replication',
+        scenario.needsOffsite
+          ? 'continuous, and copied to the bucket every S3_SYNC_INTERVAL'
+          : 'continuous: each write on the backup volume within the sync interval',
+      );
+      const where = scenario.needsOffsite ? 'bucket' : 'volume';
+      await waitForReplicationAfter(target, writingFrom, where, timeline, timeoutMs);
     }
     if (scenario.needsBackup) {
       // When the backup volume is lost too, only what reached the offsite copy counts.
@@ -132,7 +135,7 @@ export async function runDrill(
     timeline.mark('done');
     return computeReport({
       runId: options.runId,
-      scenario: scenario.name,
+      scenario: scenario.label ?? scenario.name,
       kind: scenario.kind,
       summary: scenario.summary,
       target: target.name,
@@ -147,6 +150,7 @@ export async function runDrill(
       attempts: writer.attempts,
       failures: Object.fromEntries(writer.failures),
       acks: writer.acks,
+      refusals: writer.refusals,
       stored,
       backupAtFault,
       restored,
@@ -235,50 +239,37 @@ async function replicationHealth(target: DrillTarget): Promise<HealthReport | nu
   return res.status === 200 && res.body.replication ? res.body : null;
 }
 
-/** Waits until the bucket restores up to a moment after `after` (its copy of a chain holds drill writes). */
-async function waitForOffsiteReplicationAfter(
-  target: DrillTarget,
-  after: number,
-  timeline: Timeline,
-  timeoutMs: number,
-): Promise<void> {
-  await pollUntil(
-    'the bucket to hold drill writes',
-    async () => {
-      const chains = await httpOk<{ offsite?: { to: string } | null }[]>(`${target.agentUrl()}/chains`);
-      return chains.some((c) => c.offsite && Date.parse(c.offsite.to) > after + 500) ? true : undefined;
-    },
-    {
-      timeoutMs,
-      intervalMs: 500,
-      onWait: (ms) => timeline.progress(`the bucket has no drill write yet, ${Math.round(ms / 1000)}s`),
-    },
-  );
-}
-
 async function rpoObjective(target: DrillTarget): Promise<number> {
   return (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).rpo.objective_seconds;
 }
 
-/** Waits until replication has made writes after `after` durable (a chain is live and caught up). */
+/**
+ * Waits until the drill's writes after `after` can be restored: on the backup volume (a live chain
+ * caught up) or, for `bucket`, in the bucket's copy of a chain.
+ */
 async function waitForReplicationAfter(
   target: DrillTarget,
   after: number,
+  where: 'volume' | 'bucket',
   timeline: Timeline,
   timeoutMs: number,
 ): Promise<void> {
+  const holds = async () => {
+    if (where === 'bucket') {
+      const chains = await httpOk<{ offsite?: { to: string } | null }[]>(`${target.agentUrl()}/chains`);
+      return chains.some((c) => c.offsite && Date.parse(c.offsite.to) > after + 500);
+    }
+    const r = (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).replication;
+    return r.state === 'following' && !!r.durable_until && Date.parse(r.durable_until) > after + 500;
+  };
   await pollUntil(
-    'replication to hold drill writes',
-    async () => {
-      const r = (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).replication;
-      return r.state === 'following' && r.durable_until && Date.parse(r.durable_until) > after + 500
-        ? true
-        : undefined;
-    },
+    `the ${where === 'bucket' ? 'bucket' : 'backup volume'} to hold drill writes`,
+    async () => ((await holds()) ? true : undefined),
     {
       timeoutMs,
       intervalMs: 250,
-      onWait: (ms) => timeline.progress(`replication not caught up yet, ${Math.round(ms / 1000)}s`),
+      onWait: (ms) =>
+        timeline.progress(`replication has no drill write there yet, ${Math.round(ms / 1000)}s`),
     },
   );
 }

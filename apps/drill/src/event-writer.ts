@@ -12,9 +12,17 @@ export interface Ack {
  * run (`drill-<run>-<n>`), so after recovery the drill can tell exactly which acknowledged writes
  * survived. Requests are independent: a slow or failing one never delays the next tick.
  */
+/** A write that was not acknowledged: refused by the API, failed on the network, or skipped. */
+export interface Refusal {
+  readonly sentAt: number;
+  readonly reason: string;
+}
+
 export class FixedRateWriter {
   readonly acks: Ack[] = [];
   readonly failures = new Map<string, number>();
+  /** Every write not acknowledged, with its time (the report's timeline draws them). */
+  readonly refusals: Refusal[] = [];
   attempts = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
@@ -42,12 +50,12 @@ export class FixedRateWriter {
   }
 
   private tick(): void {
+    const sentAt = Date.now();
     if (this.inFlight.size >= this.maxInFlight) {
-      this.count('skipped (too many in flight)');
+      this.count('skipped (too many in flight)', sentAt);
       return;
     }
     const message = `drill-${this.runId}-${++this.attempts}`;
-    const sentAt = Date.now();
     const p = http<{ id?: number; message?: string }>(`${this.apiUrl()}/add?message=${message}`, {
       timeoutMs: 5000,
     })
@@ -55,15 +63,16 @@ export class FixedRateWriter {
         if (res.status === 200 && res.body.message === message && typeof res.body.id === 'number') {
           this.acks.push({ message, id: res.body.id, sentAt, ackAt: Date.now() });
         } else {
-          this.count(String(res.status));
+          this.count(String(res.status), sentAt);
         }
       })
-      .catch((err: Error) => this.count(err.name === 'TimeoutError' ? 'timeout' : 'network'))
+      .catch((err: Error) => this.count(err.name === 'TimeoutError' ? 'timeout' : 'network', sentAt))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
-  private count(reason: string): void {
+  private count(reason: string, sentAt: number): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+    this.refusals.push({ sentAt, reason });
   }
 }

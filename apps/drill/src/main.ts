@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DrillOptions, parseDrillArgs, USAGE } from './drill-options';
 import { runDrill } from './drill-runner';
 import { formatMarkdown, formatTable } from './report/report-format';
-import { SCENARIOS } from './scenarios/scenarios';
+import { renderTimelineSvg } from './report/timeline-svg';
+import { autoDataLoss, SCENARIOS } from './scenarios/scenarios';
 import { createTarget } from './targets/create-target';
 import { Timeline } from './timeline';
 
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  const scenario = SCENARIOS[options.scenario];
+  const scenario = options.auto ? autoDataLoss() : SCENARIOS[options.scenario];
   const timeline = new Timeline();
   const target = createTarget(options, runId, scenario.needsOffsite, (line) => timeline.progress(line));
   let report;
@@ -50,11 +51,12 @@ async function main(argv: string[]): Promise<number> {
 
   const outDir = resolve(options.out);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${runId}-${options.scenario}-${options.target}`);
+  const base = join(outDir, `${runId}-${options.scenario}${options.auto ? '-auto' : ''}-${options.target}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${base}.md`, formatMarkdown(report));
+  writeFileSync(`${base}.svg`, renderTimelineSvg(report));
+  writeFileSync(`${base}.md`, formatMarkdown(report, `${basename(base)}.svg`));
   if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(`\n${formatTable(report)}\n\n  reports: ${base}.json, ${base}.md\n`);
+  else process.stdout.write(`\n${formatTable(report)}\n\n  reports: ${base}.json, ${base}.md, ${base}.svg\n`);
   return report.passed ? 0 : 1;
 }
 

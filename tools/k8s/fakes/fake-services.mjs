@@ -47,6 +47,11 @@ export function serve(kind, port, { unready = false } = {}) {
         return send(404, { code: 'NOT_FOUND' });
       }
       if (pathname === '/ready') return send(200, { status: 'ready' });
+      if (pathname === '/health/backups') {
+        // FAKE_REPLICATION=off: an agent that only takes snapshots (the CronJob's settings).
+        const on = process.env.FAKE_REPLICATION !== 'off';
+        return send(200, { replication: { enabled: on, state: on ? 'following' : 'off' } });
+      }
       if (req.method === 'GET' && pathname === '/backups') return send(200, backups);
       if (req.method === 'GET' && pathname === '/backups/latest') return send(200, backups[0]);
       if (req.method === 'POST' && req.headers.authorization !== `Bearer ${TOKEN}`)

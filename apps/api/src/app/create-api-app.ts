@@ -14,6 +14,7 @@ export function createApiApp(config: ApiConfig, clock?: Clock): Promise<NestFast
     // A message is at most MAX_MESSAGE_LENGTH characters of up to 4 UTF-8 bytes, JSON-escaped.
     bodyLimit: Math.max(16 * 1024, config.maxMessageLength * 12 + 1024),
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
     mapDomainError: (err) =>
       err instanceof DatabaseUnavailableError ? { status: 503, code: err.code } : undefined,
   });

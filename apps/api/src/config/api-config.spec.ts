@@ -13,6 +13,7 @@ describe('parseApiConfig', () => {
       busyTimeoutMs: 5000,
       createDb: 'auto',
       logLevel: 'log',
+      logFormat: 'text',
     });
   });
 
@@ -27,6 +28,7 @@ describe('parseApiConfig', () => {
       DB_BUSY_TIMEOUT_MS: '100',
       API_CREATE_DB: 'always',
       LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'JSON',
     });
     expect(config).toMatchObject({
       dbPath: './var/data/app.db',
@@ -38,6 +40,7 @@ describe('parseApiConfig', () => {
       busyTimeoutMs: 100,
       createDb: 'always',
       logLevel: 'warn',
+      logFormat: 'json',
     });
   });
 
@@ -47,6 +50,7 @@ describe('parseApiConfig', () => {
     ['MAX_MESSAGE_LENGTH', '0'],
     ['DB_SYNCHRONOUS', 'SOMETIMES'],
     ['LOG_LEVEL', 'chatty'],
+    ['LOG_FORMAT', 'logfmt'],
     ['API_CREATE_DB', 'sometimes'],
   ])('rejects %s=%s with a message naming it', (name, value) => {
     const parse = () => parseApiConfig({ [name]: value });

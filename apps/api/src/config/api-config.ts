@@ -1,4 +1,14 @@
-import { Env, readEnum, readInt, readPort, readString, LogLevelName, readLogLevel } from '@pra-kit/shared';
+import {
+  Env,
+  LogFormat,
+  LogLevelName,
+  readEnum,
+  readInt,
+  readLogFormat,
+  readLogLevel,
+  readPort,
+  readString,
+} from '@pra-kit/shared';
 
 export const SYNCHRONOUS_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 export type SynchronousMode = (typeof SYNCHRONOUS_MODES)[number];
@@ -19,6 +29,8 @@ export interface ApiConfig {
   /** May a missing database be created empty at start (API_CREATE_DB): auto = only without backups. */
   readonly createDb: 'auto' | 'always' | 'never';
   readonly logLevel: LogLevelName;
+  /** LOG_FORMAT: text (make dev) or json (the cluster). */
+  readonly logFormat: LogFormat;
 }
 
 /** Parses the API's configuration; throws ConfigError naming the variable on invalid input. */
@@ -33,5 +45,6 @@ export function parseApiConfig(env: Env): ApiConfig {
     busyTimeoutMs: readInt(env, 'DB_BUSY_TIMEOUT_MS', 5000, { min: 0, max: 600_000 }),
     createDb: readEnum(env, 'API_CREATE_DB', 'auto', ['auto', 'always', 'never'] as const),
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
   };
 }

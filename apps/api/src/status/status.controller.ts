@@ -1,5 +1,12 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { CatalogEntry, latestBackup } from '@pra-kit/shared';
+import {
+  AutoRestoreEvent,
+  CatalogEntry,
+  latestBackup,
+  readAutoRestoreRecord,
+  readRestoreTestRecord,
+  RestoreTestEvent,
+} from '@pra-kit/shared';
 import { API_CONFIG, CLOCK, Clock } from '../app/api.tokens';
 import type { ApiConfig } from '../config/api-config';
 import { EventRepository } from '../events/event.repository';
@@ -11,6 +18,10 @@ export interface StatusResponse {
   /** true/false from the backup's manifest; null when there is no backup or no manifest. */
   readonly last_backup_verified: boolean | null;
   readonly last_backup_at: string | null;
+  /** The last automatic restore at start (BACKUP_AUTO_RESTORE), restored or refused; null: none. */
+  readonly last_auto_restore: AutoRestoreEvent | null;
+  /** The last scheduled restore test (BACKUP_VERIFY_RESTORE_SCHEDULE), passed or failed; null: none. */
+  readonly last_restore_test: RestoreTestEvent | null;
 }
 
 /** Workshop Atelier 1: the event count and the newest backup in BACKUP_DIR with its age. */
@@ -31,6 +42,8 @@ export class StatusController {
       backup_age_seconds: latest ? ageSeconds(latest.createdAt, this.now()) : null,
       last_backup_verified: latest?.manifest ? latest.manifest.verification.ok : null,
       last_backup_at: latest ? latest.createdAt.toISOString() : null,
+      last_auto_restore: readAutoRestoreRecord(this.config.backupDir).last,
+      last_restore_test: readRestoreTestRecord(this.config.backupDir).last,
     };
   }
 

@@ -16,7 +16,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
 export function formatBackups(list: readonly BackupView[]): string {
   if (list.length === 0) return 'no backups yet';
   return formatTable(
-    ['ID', 'CREATED (UTC)', 'AGE', 'ROWS', 'SIZE', 'VERIFIED', 'WHERE', 'REASON'],
+    ['ID', 'CREATED (UTC)', 'AGE', 'ROWS', 'SIZE', 'VERIFIED', 'RESTORE-TESTED', 'WHERE', 'REASON'],
     list.map((b) => [
       b.id,
       b.created_at.replace('T', ' ').replace(/\.\d+Z$/, ''),
@@ -24,6 +24,11 @@ export function formatBackups(list: readonly BackupView[]): string {
       b.rows === null ? '?' : String(b.rows),
       formatBytes(b.size),
       b.verified === null ? 'no manifest' : b.verified ? `yes (${b.verify_mode})` : 'FAILED',
+      b.restore_test_error
+        ? 'FAILED'
+        : b.restore_tested_at
+          ? b.restore_tested_at.replace('T', ' ').replace(/\.\d+Z$/, '')
+          : '-',
       b.offsite ? `${b.location} (offsite ${b.offsite.state})` : b.location,
       b.reason ?? '',
     ]),

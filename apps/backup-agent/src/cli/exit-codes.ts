@@ -4,6 +4,7 @@ import {
   BackupNotFoundError,
   ChainCorruptError,
   InsufficientStorageError,
+  DatabaseInUseError,
   EncryptionKeyError,
   OperationInProgressError,
   PointInTimeUnavailableError,
@@ -28,6 +29,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof BackupCorruptError || err instanceof ChainCorruptError) return EXIT.corrupt;
   if (err instanceof OperationInProgressError) return EXIT.busy;
   if (err instanceof InsufficientStorageError) return EXIT.noSpace;
+  if (err instanceof DatabaseInUseError) return EXIT.busy; // the database is busy: another process has it
   if (err instanceof InvalidBackupIdError || err instanceof InvalidInstantError) return EXIT.usage;
   if (err instanceof ConfigError) return EXIT.usage;
   if (err instanceof EncryptionKeyError) return EXIT.usage; // S3_ENCRYPTION_KEY is configuration

@@ -13,8 +13,13 @@ describe('parseAgentConfig', () => {
       token: undefined,
       retention: { keepLast: 30, hourly: 24, daily: 7, weekly: 4 },
       backupOnStart: false, // the first chain's base snapshot is the backup taken at start
+      autoRestore: 'off',
+      restoreTestSchedule: '0 30 3 * * *',
       logLevel: 'log',
+      logFormat: 'text',
       offsite: null, // S3_BUCKET unset: offsite copies off
+      consoleDir: undefined, // found beside main.js or in dist/apps/console
+      drillReportsDir: undefined, // GET /drills lists nothing
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
       minFree: { percent: 10 },
@@ -67,7 +72,12 @@ describe('parseAgentConfig', () => {
       BACKUP_KEEP_DAILY: '3',
       BACKUP_KEEP_WEEKLY: '2',
       BACKUP_ON_START: 'false',
+      BACKUP_AUTO_RESTORE: 'latest',
+      BACKUP_VERIFY_RESTORE_SCHEDULE: '0 0 * * * *',
       LOG_LEVEL: 'debug',
+      CONSOLE_DIR: '/srv/console',
+      DRILL_REPORTS_DIR: 'var/drills',
+      LOG_FORMAT: 'json',
     });
     expect(config).toEqual({
       dbPath: 'var/data/app.db',
@@ -79,8 +89,13 @@ describe('parseAgentConfig', () => {
       token: 's3cr3t-s3cr3t-s3cr3t',
       retention: { keepLast: 5, hourly: 0, daily: 3, weekly: 2 },
       backupOnStart: false,
+      autoRestore: 'latest',
+      restoreTestSchedule: '0 0 * * * *',
       logLevel: 'debug',
+      logFormat: 'json',
       offsite: null,
+      consoleDir: '/srv/console',
+      drillReportsDir: 'var/drills',
       replication: { enabled: true, syncIntervalMs: 1000, windowMs: 24 * 3_600_000 },
       rpoObjectiveSeconds: 1,
       minFree: { percent: 10 },
@@ -191,8 +206,22 @@ describe('parseAgentConfig', () => {
     expect(() => parseAgentConfig({ ...minio, S3_ENCRYPTION_KEY: secret })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining(secret) }),
     );
+    // Credentials inside the endpoint would be shown by /ready and in every S3 error: refused, not echoed.
+    const password = 'endpoint-password-123';
+    expect(() => parseAgentConfig({ ...minio, S3_ENDPOINT: `http://user:${password}@minio:9000` })).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/^invalid configuration: S3_ENDPOINT must not contain credentials/),
+      }),
+    );
+    expect(() => parseAgentConfig({ ...minio, S3_ENDPOINT: `http://user:${password}@minio:9000` })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(password) }),
+    );
     // Offsite variables without S3_BUCKET are not an error: offsite stays off.
     expect(parseAgentConfig({ S3_ENDPOINT: 'http://minio:9000' }).offsite).toBeNull();
+  });
+
+  it('turns the restore test off with BACKUP_VERIFY_RESTORE_SCHEDULE=off', () => {
+    expect(parseAgentConfig({ BACKUP_VERIFY_RESTORE_SCHEDULE: 'off' }).restoreTestSchedule).toBeNull();
   });
 
   it.each([
@@ -203,6 +232,10 @@ describe('parseAgentConfig', () => {
     ['BACKUP_KEEP_LAST', '0'],
     ['BACKUP_KEEP_DAILY', '-1'],
     ['AGENT_PORT', 'x'],
+    ['LOG_FORMAT', 'yaml'],
+    ['BACKUP_AUTO_RESTORE', 'oldest'],
+    ['BACKUP_VERIFY_RESTORE_SCHEDULE', 'daily'],
+    ['BACKUP_VERIFY_RESTORE_SCHEDULE', '0 99 * * *'],
   ])('rejects %s=%j with a message naming it', (name, value) => {
     const parse = () => parseAgentConfig({ [name]: value });
     expect(parse).toThrow(ConfigError);

@@ -12,9 +12,13 @@ import {
   readPort,
   readString,
   VerifyMode,
+  LogFormat,
   LogLevelName,
+  readLogFormat,
   readLogLevel,
+  Redactor,
 } from '@pra-kit/shared';
+import type { AutoRestoreMode } from '../core/auto-restore';
 import type { RetentionPolicy } from '../core/retention.policy';
 import type { OffsiteSettings } from '../offsite/offsite.factory';
 
@@ -31,9 +35,19 @@ export interface AgentConfig {
   readonly retention: RetentionPolicy;
   /** Take a backup as soon as the agent starts (BACKUP_ON_START). */
   readonly backupOnStart: boolean;
+  /** BACKUP_AUTO_RESTORE: at start, restore the newest point when the database is missing. */
+  readonly autoRestore: AutoRestoreMode;
+  /** BACKUP_VERIFY_RESTORE_SCHEDULE: when to test a restore of the newest point; null: off. */
+  readonly restoreTestSchedule: string | null;
   readonly logLevel: LogLevelName;
+  /** LOG_FORMAT: text (make dev) or json (the cluster). */
+  readonly logFormat: LogFormat;
   /** Offsite copies to S3/MinIO; null when S3_BUCKET is unset (off). */
   readonly offsite: OffsiteSettings | null;
+  /** The built console (CONSOLE_DIR); undefined: found beside main.js or in dist/apps/console. */
+  readonly consoleDir: string | undefined;
+  /** Where the drill writes its reports (DRILL_REPORTS_DIR), listed by GET /drills; undefined: none. */
+  readonly drillReportsDir: string | undefined;
   /** Continuous replication of the WAL (serve only: a one-shot command never follows it). */
   readonly replication: ReplicationConfig;
   /** BACKUP_RPO_OBJECTIVE: what the newest restorable instant's age is compared with (seconds). */
@@ -64,13 +78,18 @@ export const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 30, hourly: 24, da
  */
 export const DEFAULT_OFFSITE_RETENTION: RetentionPolicy = { keepLast: 48, hourly: 48, daily: 30, weekly: 12 };
 
+/** A restore test a day, at 03:30 UTC, away from the hour's backups (make dev: every hour). */
+export const DEFAULT_RESTORE_TEST_SCHEDULE = '0 30 3 * * *';
+
 /** Parses the agent's configuration; throws ConfigError naming the variable on invalid input. */
 export function parseAgentConfig(env: Env): AgentConfig {
   const replication = parseReplication(env);
   // With replication, snapshots are only the starting points of the replay: hourly is enough (the
   // RPO is the sync interval). Without it, each snapshot is a restore point: every minute.
   const schedule = readString(env, 'BACKUP_SCHEDULE', replication.enabled ? '0 0 * * * *' : '0 * * * * *');
-  validateCron(schedule);
+  validateCron('BACKUP_SCHEDULE', schedule);
+  const restoreTest = readString(env, 'BACKUP_VERIFY_RESTORE_SCHEDULE', DEFAULT_RESTORE_TEST_SCHEDULE);
+  if (!/^off$/i.test(restoreTest)) validateCron('BACKUP_VERIFY_RESTORE_SCHEDULE', restoreTest);
   const token = readOptionalString(env, 'BACKUP_TOKEN');
   if (token !== undefined && token.length < 16) {
     throw new ConfigError('BACKUP_TOKEN', 'must be at least 16 characters (or unset for no auth)');
@@ -86,8 +105,13 @@ export function parseAgentConfig(env: Env): AgentConfig {
     retention: readRetention(env, 'BACKUP_KEEP_', DEFAULT_RETENTION),
     // With replication, the first chain's base snapshot is the backup taken at start.
     backupOnStart: readBool(env, 'BACKUP_ON_START', !replication.enabled),
+    autoRestore: readEnum<AutoRestoreMode>(env, 'BACKUP_AUTO_RESTORE', 'off', ['off', 'latest']),
+    restoreTestSchedule: /^off$/i.test(restoreTest) ? null : restoreTest,
     logLevel: readLogLevel(env),
+    logFormat: readLogFormat(env),
     offsite: parseOffsite(env),
+    consoleDir: readOptionalString(env, 'CONSOLE_DIR'),
+    drillReportsDir: readOptionalString(env, 'DRILL_REPORTS_DIR'),
     replication,
     minFree: readSizeOrShare(env, 'BACKUP_MIN_FREE', { percent: 10 }),
     rpoObjectiveSeconds:
@@ -107,6 +131,21 @@ function parseReplication(env: Env): ReplicationConfig {
       maxMs: 366 * 86_400_000,
     }),
   };
+}
+
+/**
+ * What the agent's logs must never show: the bearer token, the S3 secret key and the encryption
+ * key (as given: base64 or hex, and the other spelling).
+ */
+export function secretsRedactor(config: Pick<AgentConfig, 'token' | 'offsite'>): Redactor {
+  const s3 = config.offsite?.s3;
+  const key = s3?.encryptionKey;
+  return new Redactor([
+    config.token,
+    s3?.secretAccessKey,
+    key?.toString('base64').replace(/=+$/, ''),
+    key?.toString('hex'),
+  ]);
 }
 
 /** `<prefix>LAST` (at least 1: the newest backup always stays), `<prefix>HOURLY`, `_DAILY`, `_WEEKLY`. */
@@ -132,6 +171,13 @@ function parseOffsite(env: Env): OffsiteSettings | null {
     );
   }
   const endpoint = readOptionalString(env, 'S3_ENDPOINT');
+  // Not echoed: the value holds a password. (It would be shown by /ready and in every S3 error.)
+  if (endpoint !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(endpoint)) {
+    throw new ConfigError(
+      'S3_ENDPOINT',
+      'must not contain credentials (user:password@host): give them in S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
+    );
+  }
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigError(
       'S3_ENDPOINT',
@@ -215,17 +261,17 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function validateCron(expression: string): void {
+function validateCron(variable: string, expression: string): void {
   const fields = expression.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
     throw new ConfigError(
-      'BACKUP_SCHEDULE',
+      variable,
       `must be a cron expression of 5 or 6 fields, got ${JSON.stringify(expression)}`,
     );
   }
   try {
     new CronTime(expression);
   } catch (err) {
-    throw new ConfigError('BACKUP_SCHEDULE', `is not a valid cron expression (${(err as Error).message})`);
+    throw new ConfigError(variable, `is not a valid cron expression (${(err as Error).message})`);
   }
 }

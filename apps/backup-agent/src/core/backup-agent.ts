@@ -1,12 +1,18 @@
 import {
+  AutoRestoreRecord,
   BackupManifest,
   BackupReason,
   BackupRef,
+  EMPTY_AUTO_RESTORE_RECORD,
+  EMPTY_RESTORE_TEST_RECORD,
   formatBackupRef,
   SizeOrShare,
   isLatestCandidate,
   manifestFor,
   normalizeBackupId,
+  readAutoRestoreRecord,
+  readRestoreTestRecord,
+  RestoreTestRecord,
   serializeManifest,
   VerifyMode,
 } from '@pra-kit/shared';
@@ -38,6 +44,7 @@ import {
   makeStandalone,
   removeQuietly,
 } from '../infra/sqlite-file';
+import { RestoreTestOutcome, runRestoreTest } from './restore-test';
 
 export interface AgentCoreConfig {
   readonly dbPath: string;
@@ -55,6 +62,10 @@ export interface RestoreRequest {
   readonly dryRun?: boolean;
   /** Where to take the backup from; by default the local copy, or offsite when there is none. */
   readonly from?: 'local' | 's3';
+  /** Offline: replace the database even while another process has it open (expert use). */
+  readonly force?: boolean;
+  /** Restore into this new file instead of the live database (the restore test's scratch file). */
+  readonly into?: string;
   /**
    * A point-in-time restore whose chain misses a segment before the instant stops at the gap (and
    * says where) instead of refusing.
@@ -86,6 +97,10 @@ export interface AgentStats {
   prunedTotal: number;
   /** Operations refused because the backup volume had no room (HTTP 507). */
   insufficientStorageTotal: number;
+  /** The automatic restores (core/auto-restore.ts), as recorded in BACKUP_DIR. */
+  autoRestore: AutoRestoreRecord;
+  /** The scheduled restore tests (core/restore-test.ts), as recorded in BACKUP_DIR. */
+  restoreTest: RestoreTestRecord;
 }
 
 /** What a BackupAgent is built from (agent.factory.ts builds them from the configuration). */
@@ -121,6 +136,8 @@ export class BackupAgent {
     lastRestoreAt: null,
     prunedTotal: 0,
     insufficientStorageTotal: 0,
+    autoRestore: EMPTY_AUTO_RESTORE_RECORD,
+    restoreTest: EMPTY_RESTORE_TEST_RECORD,
   };
   private readonly lock: OperationLock;
   private readonly creator: BackupCreator;
@@ -140,6 +157,9 @@ export class BackupAgent {
     this.lock = new OperationLock(join(config.backupDir, '.agent.lock'));
     this.creator = new BackupCreator(config, this.clock, this.logger);
     this.restorer = new BackupRestorer(config, this.creator, this.logger);
+    // What an earlier process (the init container's `restore --auto`) did, kept on the volume.
+    this.stats.autoRestore = readAutoRestoreRecord(config.backupDir);
+    this.stats.restoreTest = readRestoreTestRecord(config.backupDir);
   }
 
   /** What is running in this process right now, if anything. */
@@ -233,41 +253,65 @@ export class BackupAgent {
    */
   async restore(request: RestoreRequest): Promise<RestoreResult> {
     try {
-      return await this.restoreLocked(request);
+      return await this.lock.run('restore', () => this.restoreUnderLock(request));
     } catch (err) {
       if (err instanceof InsufficientStorageError) this.stats.insufficientStorageTotal++;
       throw err;
     }
   }
 
-  private async restoreLocked(request: RestoreRequest): Promise<RestoreResult> {
-    const ref = request.ref;
-    return this.lock.run('restore', async () => {
-      const pointInTime = await this.pointInTimeFor(ref, request);
-      if (pointInTime) return this.restorePointInTime(pointInTime, ref, request);
-      const stored = ref as StoredRef;
-      const source = await this.locate(stored, request.from);
-      let file = this.local.pathOf(source.id);
-      let download: string | null = null;
-      try {
-        if (source.from === 's3') {
-          // Downloaded (and decrypted) beside the backups, then verified like a local backup.
-          download = join(this.config.backupDir, `.${source.id}.download.tmp`);
-          await mkdir(this.config.backupDir, { recursive: true });
-          await (this.offsite as Offsite).store.fetch(source.id, download);
-          file = download;
-        }
-        return await this.replaceLive(`restored ${source.id}`, {
-          manifest: source.manifest,
-          file,
-          from: source.from,
-          mode: request.mode,
-          dryRun: request.dryRun ?? false,
-        });
-      } finally {
-        if (download) await removeQuietly(download);
-      }
+  /**
+   * The scheduled restore test (core/restore-test.ts): a restore by this agent's own restore path,
+   * into a scratch file on the backup volume, checked and removed; under the operation lock, after
+   * making room for the copy like for a snapshot.
+   */
+  async testRestore(options: { readonly lookbackMs?: number } = {}): Promise<RestoreTestOutcome> {
+    const outcome = await this.lock.run('restore-test', async () => {
+      const newest = await this.newestSnapshot();
+      // The copy, and the rebuilt database or the download it is made from.
+      await this.makeRoom(2 * (newest?.size ?? 0) + 1024 * 1024, 'a restore test of the newest point');
+      return runRestoreTest({
+        backupDir: this.config.backupDir,
+        clock: this.clock,
+        logger: this.logger,
+        pointInTime: this.replication !== null,
+        lookbackMs: options.lookbackMs,
+        restoreInto: (ref, target) => this.restoreUnderLock({ ref, mode: 'offline', into: target }),
+      });
     });
+    if (outcome.outcome !== 'nothing-to-test') this.stats.restoreTest = outcome.record;
+    return outcome;
+  }
+
+  /** One restore (or a restore test's, with `into`); the caller holds the operation lock. */
+  private async restoreUnderLock(request: RestoreRequest): Promise<RestoreResult> {
+    const ref = request.ref;
+    const pointInTime = await this.pointInTimeFor(ref, request);
+    if (pointInTime) return this.restorePointInTime(pointInTime, ref, request);
+    const stored = ref as StoredRef;
+    const source = await this.locate(stored, request.from);
+    let file = this.local.pathOf(source.id);
+    let download: string | null = null;
+    try {
+      if (source.from === 's3') {
+        // Downloaded (and decrypted) beside the backups, then verified like a local backup.
+        download = join(this.config.backupDir, `.${source.id}.download.tmp`);
+        await mkdir(this.config.backupDir, { recursive: true });
+        await (this.offsite as Offsite).store.fetch(source.id, download);
+        file = download;
+      }
+      return await this.replaceLive(`restored ${source.id}`, {
+        manifest: source.manifest,
+        file,
+        from: source.from,
+        mode: request.mode,
+        dryRun: request.dryRun ?? false,
+        force: request.force ?? false,
+        ...(request.into !== undefined ? { target: request.into } : {}),
+      });
+    } finally {
+      if (download) await removeQuietly(download);
+    }
   }
 
   /** The newest verified snapshot `latest` could name (local), or null. */
@@ -312,6 +356,8 @@ export class BackupAgent {
    * first (the database's content is about to change under it) and starts a new one after.
    */
   private async replaceLive(reason: string, plan: RestorePlan): Promise<RestoreResult> {
+    // A restore into a scratch file (the restore test) leaves the live database and its chain alone.
+    if (plan.target !== undefined) return this.restorer.restore(plan);
     // The safety snapshot that makes the restore undoable needs room like any backup.
     if (!plan.dryRun)
       await this.makeRoom(snapshotBytes(this.config.dbPath), 'the safety snapshot of the restore');
@@ -452,6 +498,8 @@ export class BackupAgent {
         from: plan.source ?? 'local',
         mode: request.mode,
         dryRun: request.dryRun ?? false,
+        force: request.force ?? false,
+        ...(request.into !== undefined ? { target: request.into } : {}),
         verified: true,
         pointInTime: {
           at,
@@ -480,7 +528,14 @@ export class BackupAgent {
       offsite = listing.backups;
     }
     const views = buildCatalog(local, offsite, (id) => this.offsite?.stateOf(id) ?? null, this.clock.now());
-    if (!this.replication) return views;
+    // Which points passed a restore test (kept beside the manifests, which never change).
+    const tested = readRestoreTestRecord(this.config.backupDir).points;
+    const withTests = views.map((v) => ({
+      ...v,
+      restore_tested_at: tested[v.id]?.tested_at ?? null,
+      restore_test_error: tested[v.id]?.error ?? null,
+    }));
+    if (!this.replication) return withTests;
     const chains = new Map((await this.replication.chains()).map((c) => [c.id, c]));
     const positions = new Map([...(offsite ?? []), ...local].map((b) => [b.id, b.manifest?.chain ?? null]));
     /** From this backup's instant to the end of the range that contains it (null: not in one). */
@@ -488,7 +543,7 @@ export class BackupAgent {
       range && range.from !== null && range.to !== null && Date.parse(range.from) <= Date.parse(at)
         ? { from: at, to: range.to }
         : null;
-    return views.map((v) => {
+    return withTests.map((v) => {
       const position = positions.get(v.id);
       const chain = position ? chains.get(position.id) : undefined;
       if (!position || !chain) return { ...v, chain: null };

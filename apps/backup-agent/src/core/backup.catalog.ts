@@ -45,6 +45,10 @@ export interface BackupView {
     /** What the bucket can restore from this point (offsite copies on; null: nothing there yet). */
     readonly offsite?: { readonly from: string; readonly to: string } | null;
   } | null;
+  /** When this point last passed a restore test ("restore-tested"); null: never. */
+  readonly restore_tested_at?: string | null;
+  /** Why its last restore test failed, when it did. */
+  readonly restore_test_error?: string | null;
 }
 
 /**

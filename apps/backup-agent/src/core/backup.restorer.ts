@@ -10,6 +10,7 @@ import {
   SourceCorruptError,
   SourceUnavailableError,
 } from './errors';
+import { guardOfflineRestore } from './offline-guard';
 import { Logger } from './ports';
 import {
   checkpointWal,
@@ -34,6 +35,13 @@ export interface RestorePlan {
   readonly verified?: boolean;
   /** For a point-in-time restore: what was asked and what was replayed (in the answer). */
   readonly pointInTime?: RestoreResult['point_in_time'];
+  /** Offline: replace the file even when another process has it open (the CLI's --force). */
+  readonly force?: boolean;
+  /**
+   * Place the restored database here instead of the live one: a scratch file that does not exist
+   * yet (the scheduled restore test). Offline only; the live database is never opened.
+   */
+  readonly target?: string;
 }
 
 export interface RestoreResult {
@@ -84,7 +92,8 @@ export interface RestoreResult {
  *      every acknowledged write is either in the safety snapshot or came after the restore.
  *    - offline (the API is stopped, or the database file is gone): copy to a temp file on the data
  *      volume, fsync, check its sha256, remove the stale `-wal`/`-shm`, rename over the database.
- *      Never a `cp` over an open database.
+ *      Never a `cp` over an open database: refused while another process has the file open
+ *      (offline-guard.ts), before anything is done and again just before the rename.
  */
 export class BackupRestorer {
   constructor(
@@ -95,6 +104,7 @@ export class BackupRestorer {
 
   async restore(plan: RestorePlan): Promise<RestoreResult> {
     const t0 = performance.now();
+    if (plan.target !== undefined) return this.restoreInto(plan, plan.target, t0);
     if (!plan.verified) await this.verify(plan);
     const notes: string[] = [];
     const live = this.options.dbPath;
@@ -106,6 +116,8 @@ export class BackupRestorer {
         `${live} does not exist: restored by placing the file (offline path), nothing was serving it`,
       );
     }
+    // Offline over an existing file: refused while another process has it open (nothing done yet).
+    if (mode === 'offline' && liveExists) guardOfflineRestore(live, plan.force === true, notes, this.logger);
     const rowsBefore = liveExists ? countRows(live) : null;
     if (mode === 'online') {
       const livePageSize = pageSizeOf(live);
@@ -131,7 +143,7 @@ export class BackupRestorer {
       safety = await this.restoreOnline(plan, notes);
     } else {
       safety = liveExists ? await this.safetySnapshot(notes) : null;
-      await this.restoreOffline(plan);
+      await this.restoreOffline(plan, notes);
     }
     const rowsAfter = countRows(live);
     this.logger.log(
@@ -175,10 +187,36 @@ export class BackupRestorer {
     return safety;
   }
 
-  private async restoreOffline(plan: RestorePlan): Promise<void> {
+  private async restoreOffline(plan: RestorePlan, notes: string[]): Promise<void> {
     const live = this.options.dbPath;
-    await mkdir(dirname(live), { recursive: true });
-    const tmp = join(dirname(live), `.${basename(live)}.restore.tmp`);
+    // Checked again just before the file is replaced: the safety snapshot and the copy took time.
+    await this.placeFile(plan, live, () => {
+      if (existsSync(live)) guardOfflineRestore(live, plan.force === true, notes, this.logger);
+    });
+  }
+
+  /**
+   * The restore test's restore (RestorePlan.target): the same verification and the same placement
+   * as an offline restore, into a scratch file that must not exist yet. Nothing else is touched:
+   * no live database, no safety snapshot, no log line of a restore.
+   */
+  private async restoreInto(plan: RestorePlan, target: string, t0: number): Promise<RestoreResult> {
+    if (plan.mode !== 'offline' || plan.dryRun)
+      throw new RestoreNotPossibleError('a restore into a scratch file is an offline restore, not a dry run');
+    if (existsSync(target))
+      throw new RestoreNotPossibleError(`${target} exists: a restore places a new file`);
+    if (!plan.verified) await this.verify(plan);
+    await this.placeFile(plan, target);
+    return this.result(plan, 'offline', null, countRows(target), null, [], t0);
+  }
+
+  /**
+   * Places the verified backup at `dest`: copy to a temp file beside it (same volume), fsync, check
+   * its sha256, remove a stale `-wal`/`-shm`, rename over `dest`. `beforeRename` may refuse.
+   */
+  private async placeFile(plan: RestorePlan, dest: string, beforeRename?: () => void): Promise<void> {
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = join(dirname(dest), `.${basename(dest)}.restore.tmp`);
     try {
       await copyFile(plan.file, tmp);
       await fsyncFile(tmp);
@@ -186,10 +224,11 @@ export class BackupRestorer {
       if (copied !== plan.manifest.sha256) {
         throw new BackupCorruptError(plan.manifest.id, `the copy on the data volume has sha256 ${copied}`);
       }
+      beforeRename?.();
       // The old WAL must go before the rename: its frames belong to the old file and would be
       // replayed into the new one.
-      await removeQuietly(`${live}-wal`, `${live}-shm`, `${live}-journal`);
-      await renameDurable(tmp, live);
+      await removeQuietly(`${dest}-wal`, `${dest}-shm`, `${dest}-journal`);
+      await renameDurable(tmp, dest);
     } catch (err) {
       await removeQuietly(tmp);
       throw err;

@@ -82,6 +82,15 @@ export class RestoreNotPossibleError extends BackupDomainError {
 }
 
 /**
+ * An offline restore would replace the database file while another process has it open (the API,
+ * or a serving agent following it): writes it acknowledged could be lost, and the file corrupted.
+ * Nothing was changed. Stop the pod (or the API), or restore online.
+ */
+export class DatabaseInUseError extends BackupDomainError {
+  readonly code = 'DATABASE_IN_USE';
+}
+
+/**
  * A store already holds a different backup under this id (same id, another sha256). Overwriting it
  * could destroy the only copy of a restore point, so the write is refused and nothing is changed.
  */

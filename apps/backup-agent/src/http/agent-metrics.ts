@@ -68,6 +68,52 @@ export class AgentMetrics {
         this.set((await agent.local.list()).length);
       },
     });
+    // Automatic restores: recorded in BACKUP_DIR by whichever process did them (the init container).
+    counter(
+      registry,
+      'pra_auto_restores_total',
+      'Automatic restores done at start (BACKUP_AUTO_RESTORE, restore --auto)',
+      () => s.autoRestore.restores_total,
+    );
+    counter(
+      registry,
+      'pra_auto_restore_failures_total',
+      'Automatic restores refused (a point that fails verification) or failed',
+      () => s.autoRestore.failures_total,
+    );
+    gauge(
+      registry,
+      'pra_auto_restore_last_timestamp_seconds',
+      'When the last automatic restore was done (0: never)',
+      () => seconds(s.autoRestore.last_restore ? new Date(s.autoRestore.last_restore.at) : null),
+    );
+    gauge(
+      registry,
+      'pra_auto_restore_last_failure_timestamp_seconds',
+      'When an automatic restore was last refused or failed (0: never)',
+      () => seconds(s.autoRestore.last_failure ? new Date(s.autoRestore.last_failure.at) : null),
+    );
+    // Scheduled restore tests (core/restore-test.ts): from the record in BACKUP_DIR, so the last
+    // success survives a restart (the alert fires when none passed for 26 hours).
+    gauge(
+      registry,
+      'pra_restore_test_last_success_timestamp_seconds',
+      'When a restore test last passed: the newest point restored into a scratch file and checked (0: never)',
+      () => seconds(s.restoreTest.last_success ? new Date(s.restoreTest.last_success.at) : null),
+    );
+    gauge(
+      registry,
+      'pra_restore_test_last_failure_timestamp_seconds',
+      'When a restore test last failed (0: never)',
+      () => seconds(s.restoreTest.last_failure ? new Date(s.restoreTest.last_failure.at) : null),
+    );
+    counter(registry, 'pra_restore_tests_total', 'Restore tests run', () => s.restoreTest.tests_total);
+    counter(
+      registry,
+      'pra_restore_test_failures_total',
+      'Restore tests that failed (the point could not be restored, or its copy was not intact)',
+      () => s.restoreTest.failures_total,
+    );
     this.registerOffsite(registry, agent);
     this.registerReplication(registry, agent);
     counter(

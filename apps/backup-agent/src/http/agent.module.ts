@@ -6,11 +6,15 @@ import type { AgentConfig } from '../config/agent-config';
 import { agentSettings, buildBackupAgent } from '../agent.factory';
 import { BackupAgent } from '../core/backup-agent';
 import { BackupScheduler, SCHEDULE_SETTINGS, SKIPPED_TICKS } from '../scheduler/backup.scheduler';
+import { RESTORE_TEST_SETTINGS, RestoreTestScheduler } from '../scheduler/restore-test.scheduler';
 import { AgentMetrics } from './agent-metrics';
+import { AutoRestoreLifecycle } from './auto-restore.lifecycle';
 import { AGENT_CONFIG } from './agent.tokens';
 import { BackupsController } from './backups.controller';
 import { ChainsController } from './chains.controller';
 import { BearerTokenGuard } from './bearer-token.guard';
+import { ConsoleController } from './console.controller';
+import { DrillsController } from './drills.controller';
 import { HealthController } from './health.controller';
 import { OffsiteLifecycle } from './offsite.lifecycle';
 import { ReplicationLifecycle } from './replication.lifecycle';
@@ -38,6 +42,8 @@ export class AgentModule {
         ChainsController,
         RestoreController,
         MetricsController,
+        DrillsController,
+        ConsoleController,
       ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
@@ -54,6 +60,7 @@ export class AgentModule {
         },
         OffsiteLifecycle,
         ReplicationLifecycle,
+        AutoRestoreLifecycle,
         {
           provide: AgentMetrics,
           inject: [BackupAgent],
@@ -73,6 +80,11 @@ export class AgentModule {
                 useFactory: (m: AgentMetrics) => m.skippedTicks,
               },
               BackupScheduler,
+              {
+                provide: RESTORE_TEST_SETTINGS,
+                useValue: { schedule: config.restoreTestSchedule, firstRunDelayMs: 60_000 },
+              },
+              RestoreTestScheduler,
             ]),
       ],
     };

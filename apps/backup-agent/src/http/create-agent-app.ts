@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHttpApp } from '@pra-kit/shared/nest';
 import { Registry } from 'prom-client';
+import { secretsRedactor } from '../config/agent-config';
 import { AgentModule, AgentModuleOptions } from './agent.module';
 import { mapAgentError } from './domain-errors';
 
@@ -13,5 +14,7 @@ export function createAgentApp(
     registry,
     mapDomainError: mapAgentError,
     logLevel: options.config.logLevel,
+    logFormat: options.config.logFormat,
+    redactor: secretsRedactor(options.config),
   });
 }

@@ -6,6 +6,7 @@ import {
   BackupNotFoundError,
   ChainCorruptError,
   InsufficientStorageError,
+  DatabaseInUseError,
   DataLossSuspectedError,
   EncryptionKeyError,
   OffsiteError,
@@ -23,6 +24,7 @@ export const mapAgentError: DomainErrorMapper = (err) => {
   if (err instanceof BackupNotFoundError) return { status: 404, code: err.code };
   if (err instanceof OperationInProgressError) return { status: 409, code: err.code };
   if (err instanceof RestoreNotPossibleError) return { status: 409, code: err.code };
+  if (err instanceof DatabaseInUseError) return { status: 409, code: err.code };
   if (err instanceof BackupCorruptError) return { status: 422, code: err.code };
   // A segment of a replication chain missing or altered: named, and nothing was changed.
   if (err instanceof ChainCorruptError) return { status: 422, code: err.code };

@@ -76,7 +76,32 @@ export class HealthController {
       source_database: existsSync(this.config.dbPath) ? 'present' : 'missing',
       running: this.agent.running,
       last_backup_error: this.agent.stats.lastError,
+      auto_restore: this.autoRestore(),
+      restore_test: this.restoreTest(),
       offsite: this.offsite(),
+    };
+  }
+
+  /** BACKUP_AUTO_RESTORE, and what the automatic restores did (recorded in BACKUP_DIR). */
+  private autoRestore(): Record<string, unknown> {
+    const r = this.agent.stats.autoRestore;
+    return {
+      enabled: this.config.autoRestore === 'latest',
+      restores_total: r.restores_total,
+      failures_total: r.failures_total,
+      last: r.last,
+    };
+  }
+
+  /** BACKUP_VERIFY_RESTORE_SCHEDULE, and the last scheduled restore tests. */
+  private restoreTest(): Record<string, unknown> {
+    const r = this.agent.stats.restoreTest;
+    return {
+      schedule: this.config.restoreTestSchedule,
+      tests_total: r.tests_total,
+      failures_total: r.failures_total,
+      last: r.last,
+      last_success_at: r.last_success?.at ?? null,
     };
   }
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OperationInProgressError } from '../core/errors';
 
-export type OperationKind = 'backup' | 'restore' | 'verify' | 'prune';
+export type OperationKind = 'backup' | 'restore' | 'verify' | 'prune' | 'restore-test';
 
 /**
  * One backup or restore at a time, across processes: the serving agent, a one-shot `backup` from a

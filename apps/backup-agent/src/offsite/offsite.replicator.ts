@@ -2,13 +2,13 @@ import { dirname } from 'node:path';
 import { BackupManifest } from '@pra-kit/shared';
 import { OffsiteState } from '../core/backup.catalog';
 import { BackupStore, LocalBackupStore } from '../core/backup.store';
-import { BackupDomainError, OffsiteError } from '../core/errors';
+import { OffsiteError } from '../core/errors';
 import { Clock, Logger, Offsite, OffsiteListing, OffsiteStatus, SegmentUploadStatus } from '../core/ports';
 import { ChainStore } from '../replication/chain.store';
 import { SegmentUploader } from './segment.uploader';
 import { RetentionPolicy } from '../core/retention.policy';
 import { PassRunner } from './pass.runner';
-import { Backoff } from './retry.backoff';
+import { Backoff, failureOf } from './retry.backoff';
 import { seconds, UploadPass } from './upload.pass';
 import { UploadJournal } from './upload.journal';
 
@@ -204,12 +204,8 @@ export class OffsiteReplicator implements Offsite {
     this.healthy = false;
     this.pass.recheck();
     const delay = this.backoff.failed();
-    const message = (err as Error)?.message ?? String(err);
-    this.lastError = {
-      code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR',
-      message,
-      at: this.clock.now(),
-    };
+    this.lastError = failureOf(err, this.clock.now());
+    const message = this.lastError.message;
     // The store's own errors name the bucket and the endpoint; anything else gets them here.
     const place = err instanceof OffsiteError ? '' : ` to ${this.store.location} at ${this.options.endpoint}`;
     const failures = this.backoff.consecutiveFailures;

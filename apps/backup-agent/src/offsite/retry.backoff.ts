@@ -1,3 +1,5 @@
+import { BackupDomainError } from '../core/errors';
+
 /** Delay before retry number `failures` (1, 2, ...): base, 2*base, 4*base... capped at max. */
 export function retryDelayMs(failures: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
@@ -55,4 +57,13 @@ export class Backoff {
   get nextAttemptAt(): number | null {
     return this.failures > 0 ? this.retryAt : null;
   }
+}
+
+/** What a failed attempt left, for /ready, /health and the journal: its code, its message, when. */
+export function failureOf(err: unknown, at: Date): { code: string; message: string; at: Date } {
+  return {
+    code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR',
+    message: (err as Error)?.message ?? String(err),
+    at,
+  };
 }

@@ -1,13 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BackupDomainError } from '../core/errors';
 import { Clock, Logger, SegmentUploadStatus } from '../core/ports';
 import { SnapshotInChain } from '../core/replication.port';
 import { writeFileDurable } from '../infra/durable-fs';
 import { ChainId, ChainManifest, ChainStore } from '../replication/chain.store';
 import { pruneChains } from '../replication/chain.retention';
 import { PassRunner } from './pass.runner';
-import { Backoff, monotonicMs } from './retry.backoff';
+import { Backoff, failureOf, monotonicMs } from './retry.backoff';
 import { seconds } from './upload.pass';
 
 /** How often offsite retention runs on the chains (it follows the snapshots', which change hourly). */
@@ -125,12 +124,8 @@ export class SegmentUploader {
       this.healthy = false;
       this.checked = false; // list the bucket again before trusting the journal
       const delay = this.backoff.failed();
-      const message = (err as Error)?.message ?? String(err);
-      this.lastError = {
-        code: (err as BackupDomainError)?.code ?? 'OFFSITE_ERROR',
-        message,
-        at: this.clock.now(),
-      };
+      this.lastError = failureOf(err, this.clock.now());
+      const message = this.lastError.message;
       const text =
         `offsite segments to ${this.remote.location} failed: ${message}. Local replication is not affected; ` +
         `${this.backlog.segments} segment(s) waiting; retry ${this.backoff.consecutiveFailures} in ${seconds(delay)}`;

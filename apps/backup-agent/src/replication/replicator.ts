@@ -59,6 +59,8 @@ export class Replicator {
   private durableTx = 0;
   private durableUntilUs: number | null = null;
   private failingSince: number | null = null;
+  /** A chain this process ended but could not mark as ended (its chain.json was refused). */
+  private unrecordedEnd: { chain: ChainManifest; lastTx: number; reason: string; at: Date } | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Every step runs through this chain, one at a time. */
   private work: Promise<void> = Promise.resolve();
@@ -338,6 +340,12 @@ export class Replicator {
       this.logger.warn(`replication: removed leftovers of an interrupted run: ${leftovers.join(', ')}`);
     const open = (await this.store.listChains()).filter((c) => !c.end).pop();
     if (!open) return false;
+    const ended = this.unrecordedEnd;
+    if (ended?.chain.id === open.id) {
+      await this.markEnded(ended.chain, ended.lastTx, ended.reason, ended.at); // throws: try again later
+      this.unrecordedEnd = null;
+      return false;
+    }
     const segments = await this.store.listSegments(open.id);
     const last = segments[segments.length - 1];
     const footer = last ? await this.store.segmentFooter(open.id, last.seq) : null;
@@ -405,9 +413,14 @@ export class Replicator {
       } catch (err) {
         this.recordError(err);
       }
-      await this.markEnded(chain, this.durableTx, reason).catch((err) =>
-        this.recordError(err, `could not record the end of ${chain.id}`),
-      );
+      const lastTx = this.durableTx;
+      const at = this.clock.now();
+      await this.markEnded(chain, lastTx, reason, at).catch((err) => {
+        // Recorded at the next start instead (a full volume refuses chain.json too): the chain must
+        // not be taken for one to continue, and its end must keep the reason it really had.
+        this.unrecordedEnd = { chain, lastTx, reason, at };
+        this.recordError(err, `could not record the end of ${chain.id}`);
+      });
     }
     this.closeFollower();
     this.chain = null;
@@ -430,11 +443,13 @@ export class Replicator {
     }
   }
 
-  private async markEnded(chain: ChainManifest, lastTx: number, reason: string): Promise<void> {
-    await this.store.putChain({
-      ...chain,
-      end: { at: this.clock.now().toISOString(), reason, last_tx: lastTx },
-    });
+  private async markEnded(
+    chain: ChainManifest,
+    lastTx: number,
+    reason: string,
+    at: Date = this.clock.now(),
+  ): Promise<void> {
+    await this.store.putChain({ ...chain, end: { at: at.toISOString(), reason, last_tx: lastTx } });
   }
 
   private async shaOf(chain: string, seq: number): Promise<string> {

@@ -38,7 +38,10 @@ export async function startTestAgent(layout: Layout, env: Record<string, string>
 }
 
 /** The built API as a real process on the layout's database. */
-export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
+export async function startApiProcess(
+  layout: Layout,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   return startService({
     entry: builtEntry('api'),
@@ -50,6 +53,7 @@ export async function startApiProcess(layout: Layout): Promise<ServiceProcess> {
       API_PORT: String(port),
       API_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...env,
     },
   });
 }
@@ -72,6 +76,7 @@ export async function startAgentProcess(
       BACKUP_ON_START: 'false',
       BACKUP_SCHEDULE: '0 0 0 1 1 *', // once a year: tests drive backups themselves
       BACKUP_REPLICATION: 'off', // snapshot tests; the replication tests turn it on
+      BACKUP_VERIFY_RESTORE_SCHEDULE: 'off', // no restore test taking the lock unless a test asks
       LOG_LEVEL: 'warn',
       ...env,
     },

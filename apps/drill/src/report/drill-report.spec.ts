@@ -26,6 +26,7 @@ function observations(over: Partial<Observations>): Observations {
     attempts: 0,
     failures: {},
     acks: [],
+    refusals: [],
     stored: new Set(),
     backupAtFault: null,
     restored: null,

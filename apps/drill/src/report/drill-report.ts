@@ -1,4 +1,4 @@
-import type { Ack } from '../event-writer';
+import type { Ack, Refusal } from '../event-writer';
 import type { RestoreOutcome } from '../targets/drill-target';
 import type { TimelineEntry } from '../timeline';
 
@@ -30,6 +30,8 @@ export interface Observations {
   readonly attempts: number;
   readonly failures: Readonly<Record<string, number>>;
   readonly acks: readonly Ack[];
+  /** The writes that were not acknowledged, with their times. */
+  readonly refusals: readonly Refusal[];
   /** The drill's messages present after recovery. */
   readonly stored: ReadonlySet<string>;
   /** The newest backup when the fault hit, and the one restored. */
@@ -75,6 +77,70 @@ export interface DrillReport {
   readonly objectives: Objectives & { readonly missed: readonly string[] };
   readonly passed: boolean;
   readonly timeline: readonly TimelineEntry[];
+  /** What the report's SVG timeline draws (report/timeline-svg.ts). */
+  readonly chart: DrillChart;
+}
+
+/**
+ * The writes over time, in buckets of their sending time, and the instants that matter, all in
+ * milliseconds from the start of the drill.
+ */
+export interface DrillChart {
+  readonly bucket_ms: number;
+  readonly buckets: readonly {
+    readonly t_ms: number;
+    /** Acknowledged and still there after recovery. */
+    readonly kept: number;
+    /** Acknowledged, and missing after recovery. */
+    readonly lost: number;
+    /** Not acknowledged: refused, failed on the network, timed out. */
+    readonly refused: number;
+  }[];
+  readonly end_ms: number;
+  readonly fault_ms: number;
+  /** When the recovery procedure returned (the restore done, the API started again). */
+  readonly recovered_ms: number;
+  readonly first_read_ms: number | null;
+  readonly first_write_ms: number | null;
+  /** The instant the data went back to: the restored backup's time, or the replayed instant's. */
+  readonly restored_snapshot_ms: number | null;
+}
+
+const BUCKETS = [50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000];
+
+/** Buckets of writes by sending time: at most about 120 of them, whatever the drill's length. */
+export function drillChart(
+  o: Observations,
+  lost: ReadonlySet<string>,
+  firstReadAt: number | null,
+  firstWriteAt: number | null,
+): DrillChart {
+  let last = Math.max(o.recoveredAt, o.faultAt, firstReadAt ?? 0, firstWriteAt ?? 0);
+  for (const a of o.acks) last = Math.max(last, a.ackAt);
+  for (const r of o.refusals) last = Math.max(last, r.sentAt);
+  const end = last - o.startedAt;
+  const bucket = BUCKETS.find((b) => end / b <= 120) ?? Math.ceil(end / 120 / 60_000) * 60_000;
+  const buckets = Array.from({ length: Math.floor(end / bucket) + 1 }, (_, i) => ({
+    t_ms: i * bucket,
+    kept: 0,
+    lost: 0,
+    refused: 0,
+  }));
+  const at = (t: number) =>
+    buckets[Math.min(buckets.length - 1, Math.max(0, Math.floor((t - o.startedAt) / bucket)))];
+  for (const a of o.acks) at(a.sentAt)[lost.has(a.message) ? 'lost' : 'kept']++;
+  for (const r of o.refusals) at(r.sentAt).refused++;
+  const rel = (t: number | null) => (t === null ? null : t - o.startedAt);
+  return {
+    bucket_ms: bucket,
+    buckets,
+    end_ms: end,
+    fault_ms: o.faultAt - o.startedAt,
+    recovered_ms: o.recoveredAt - o.startedAt,
+    first_read_ms: rel(firstReadAt),
+    first_write_ms: rel(firstWriteAt),
+    restored_snapshot_ms: o.restored ? Date.parse(o.restored.createdAt) - o.startedAt : null,
+  };
 }
 
 export function computeReport(o: Observations): DrillReport {
@@ -170,6 +236,12 @@ export function computeReport(o: Observations): DrillReport {
     objectives: { ...o.objectives, missed },
     passed: missed.length === 0 && checks.every((c) => c.ok),
     timeline: o.timeline,
+    chart: drillChart(
+      o,
+      new Set(lost.map((a) => a.message)),
+      o.firstReadAt === null ? null : Math.max(o.firstReadAt, o.faultAt),
+      firstWriteAt,
+    ),
   };
 }
 

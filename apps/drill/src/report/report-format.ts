@@ -59,13 +59,20 @@ export function formatTable(r: DrillReport): string {
   return data.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
 }
 
-export function formatMarkdown(r: DrillReport): string {
+/** The Markdown report; `timelineImage` is the SVG timeline's file name, beside it. */
+export function formatMarkdown(r: DrillReport, timelineImage?: string): string {
   const escape = (s: string) => s.replace(/\|/g, '\\|');
   return [
     `# DR drill: ${r.scenario} on ${r.target} — ${r.passed ? 'PASSED' : 'FAILED'}`,
     '',
     `Run \`${r.run_id}\`, started ${r.started_at}.`,
     '',
+    ...(timelineImage
+      ? [
+          `![The drill over time: writes kept, lost and refused, the fault, the restore, the first read and write](${timelineImage})`,
+          '',
+        ]
+      : []),
     '| | |',
     '|---|---|',
     ...rows(r).map(([k, v]) => `| ${escape(k)} | ${escape(v)} |`),

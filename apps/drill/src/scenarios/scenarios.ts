@@ -21,6 +21,8 @@ export interface ScenarioContext {
  */
 export interface Scenario {
   readonly name: ScenarioName;
+  /** How the report names it, when not just `name` (data-loss --auto). */
+  readonly label?: string;
   readonly kind: 'PCA' | 'PRA';
   readonly summary: string;
   /** Wait for a backup holding some of the drill's writes before the fault. */
@@ -41,7 +43,10 @@ export interface Scenario {
 /** The PRA procedure of the workshop: stop the API, restore offline, start it again. */
 async function offlineRestore(ctx: ScenarioContext, from: 'local' | 's3'): Promise<RestoreOutcome> {
   const { target, timeline } = ctx;
-  timeline.mark('stop the API', 'scale to 0: nothing may write while the file is replaced');
+  timeline.mark(
+    'stop the API',
+    'scale to 0 (API and agent): nothing may have the file open while it is replaced',
+  );
   await target.stopApi();
   timeline.mark(
     'restore',
@@ -178,3 +183,66 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     },
   },
 };
+
+interface AutoRestoreView {
+  restores_total: number;
+  last: {
+    outcome: string;
+    id: string;
+    rows: number;
+    created_at: string;
+    from: 'local' | 's3';
+    at: string;
+    detail: string;
+  } | null;
+}
+
+/**
+ * data-loss --auto: the data volume is lost and the pod restarts on the empty one (a node lost,
+ * the pod rescheduled); nobody does anything. The agent, started with BACKUP_AUTO_RESTORE=latest,
+ * restores the newest verified point before it answers; the API, which refuses to start empty
+ * while backups exist, opens it on its next request. The drill only watches.
+ */
+export function autoDataLoss(): Scenario {
+  // When the fault began: the restore to wait for is the first one recorded after it. (No request
+  // to the agent before the fault itself: writes go on meanwhile, and would be counted as written
+  // after the fault.)
+  let faultAt = 0;
+  const view = async (target: DrillTarget) =>
+    (await http<{ auto_restore?: AutoRestoreView }>(`${target.agentUrl()}/ready`, { timeoutMs: 2000 })).body
+      .auto_restore;
+  return {
+    ...SCENARIOS['data-loss'],
+    label: 'data-loss --auto',
+    summary:
+      'the data volume is destroyed while writing and the pod restarts on the empty one; the agent restores the latest backup by itself',
+    fault: async ({ target }) => {
+      if (!target.restartPod) throw new Error(`the ${target.name} target cannot restart its pod`);
+      faultAt = Date.now();
+      return `${await target.destroyDataVolume()}; ${await target.restartPod()}`;
+    },
+    recover: async ({ target, timeline, timeoutMs }) => {
+      timeline.mark('recovery', 'no operator step: the agent restores at start (BACKUP_AUTO_RESTORE=latest)');
+      const last = await pollUntil(
+        'the automatic restore',
+        async () => {
+          const v = await view(target).catch(() => undefined);
+          if (!v?.last || Date.parse(v.last.at) < faultAt) return undefined;
+          if (v.last.outcome !== 'restored')
+            throw new Error(`the automatic restore did not restore: ${v.last.detail}`);
+          return v.last;
+        },
+        {
+          timeoutMs,
+          intervalMs: 100,
+          onWait: (ms) => timeline.progress(`no automatic restore yet, ${Math.round(ms / 1000)}s`),
+        },
+      );
+      timeline.mark(
+        'restored',
+        `by the agent at start: the state of ${last.created_at} from ${last.id} (${last.rows} rows)`,
+      );
+      return { id: last.id, createdAt: last.created_at, rows: last.rows, from: last.from };
+    },
+  };
+}

@@ -51,12 +51,21 @@ export async function mustRun(
 }
 
 /**
- * The restore result printed by `backup-agent restore` (pretty JSON on stdout), found in a log
- * that also holds the command's stderr lines (a Job's or a container's log).
+ * The restore result printed by `backup-agent restore`, found in a log that also holds the
+ * command's stderr lines (a Job's or a container's log): pretty JSON on stdout, or one JSON line
+ * with LOG_FORMAT=json (the cluster's setting), among the JSON log lines.
  */
 export function parseRestoreOutput(log: string): {
   restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
 } {
+  for (const line of log.split('\n').reverse()) {
+    if (!line.startsWith('{"restored":')) continue;
+    try {
+      return JSON.parse(line);
+    } catch {
+      // not the whole result on this line
+    }
+  }
   const start = log.search(/^\{$/m);
   const end = log.lastIndexOf('\n}');
   if (start < 0 || end < start) throw new Error(`no restore result in the output:\n${log.slice(-2000)}`);

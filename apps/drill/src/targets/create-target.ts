@@ -21,6 +21,7 @@ export function createTarget(
           token: options.token,
           env: process.env,
           privateSchedule: options.schedule,
+          autoRestore: options.auto,
           log,
         },
         runId,

@@ -41,4 +41,9 @@ export interface DrillTarget {
   restoreOffline(ref: BackupRef, from: 'local' | 's3'): Promise<RestoreOutcome>;
   /** Damage pages of the live database file, the way a failing disk would. */
   corruptDatabase(): Promise<string>;
+  /**
+   * kill -9 of every process of the pod (API and agent); the platform starts them again, as when a
+   * pod is rescheduled. Targets that can run data-loss --auto have it.
+   */
+  restartPod?(): Promise<string>;
 }

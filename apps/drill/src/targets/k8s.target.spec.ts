@@ -152,4 +152,18 @@ describe('parseRestoreOutput', () => {
     });
     expect(() => parseRestoreOutput('nothing here')).toThrow(/no restore result/);
   });
+
+  it('finds the one-line result among JSON log lines (LOG_FORMAT=json, the cluster)', () => {
+    const log = [
+      '{"time":"2026-11-22T00:17:46.389Z","level":"info","context":"backup-agent restore","message":"backup app-1795306666 (pre-restore): 3 rows","pid":1}',
+      '{"restored":{"id":"app-1795306665","created_at":"2026-11-22T00:17:45.002Z","rows":3,"from":"s3"},"mode":"offline","notes":[]}',
+      '{"time":"2026-11-22T00:17:46.392Z","level":"info","context":"backup-agent restore","message":"restored app-1795306665 (offline)","pid":1}',
+    ].join('\n');
+    expect(parseRestoreOutput(log).restored).toEqual({
+      id: 'app-1795306665',
+      created_at: '2026-11-22T00:17:45.002Z',
+      rows: 3,
+      from: 's3',
+    });
+  });
 });

@@ -18,8 +18,10 @@ export interface LocalTargetOptions {
   readonly token: string | undefined;
   /** Environment for the agent's one-shot commands (S3_* for offsite). */
   readonly env: NodeJS.ProcessEnv;
-  /** Backup schedule of a private instance (frequent, so a drill does not wait a minute). */
+  /** Snapshot schedule of a private instance; empty: the agent's default. */
   readonly privateSchedule: string;
+  /** The agent must restore a missing database at start (data-loss --auto). */
+  readonly autoRestore?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -54,7 +56,11 @@ export class LocalTarget implements DrillTarget {
 
   get description(): string {
     return this.supervisor
-      ? `a private local instance under ${this.varDir} (tools/dev.mjs, backups "${this.options.privateSchedule}")`
+      ? `a private local instance under ${this.varDir} (tools/dev.mjs, ${
+          this.options.privateSchedule
+            ? `snapshots "${this.options.privateSchedule}"`
+            : "the agent's default schedule"
+        })`
       : `the running make dev processes under ${this.varDir}`;
   }
 
@@ -80,6 +86,11 @@ export class LocalTarget implements DrillTarget {
       () => false,
     );
     if (running && existsSync(this.pidFile('api'))) {
+      if (this.options.autoRestore && !(await this.agentRestoresAtStart())) {
+        throw new Error(
+          '--auto needs the agent to restore at start: run make dev with BACKUP_AUTO_RESTORE=latest, or stop make dev to let the drill start its own',
+        );
+      }
       if (this.needsOffsite && !this.offsite) {
         throw new Error(
           'this scenario needs offsite copies: run make dev with S3_* set, or stop make dev to let the drill start its own',
@@ -106,15 +117,31 @@ export class LocalTarget implements DrillTarget {
     return `kill -9 ${pid} (the API process)`;
   }
 
+  /**
+   * The local "scale to 0": the API and the agent both stop and are held down, like the pod's two
+   * containers. An offline restore is refused while any process has the database open, and a
+   * serving agent may (it reads the live database).
+   */
   async stopApi(): Promise<void> {
-    writeFileSync(this.holdFile('api'), 'held by the drill\n');
-    const pid = this.readPid('api');
-    process.kill(pid, 'SIGTERM');
-    await pollUntil('the API to stop', async () => (isAlive(pid) ? undefined : true), { timeoutMs: 15_000 });
+    const names = ['api', 'backup-agent'];
+    for (const name of names) writeFileSync(this.holdFile(name), 'held by the drill\n');
+    const pids = names.map((name) => this.readPid(name));
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    await pollUntil('the API and the agent to stop', async () => (pids.some(isAlive) ? undefined : true), {
+      timeoutMs: 15_000,
+    });
   }
 
   async startApi(): Promise<void> {
     rmSync(this.holdFile('api'), { force: true });
+    rmSync(this.holdFile('backup-agent'), { force: true });
+  }
+
+  /** Like a pod rescheduled: both processes die at once; the supervisor starts them again. */
+  async restartPod(): Promise<string> {
+    const pids = ['api', 'backup-agent'].map((name) => this.readPid(name));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    return `kill -9 ${pids.join(' ')} (the API and the agent: the pod restarts)`;
   }
 
   async destroyDataVolume(): Promise<string> {
@@ -140,8 +167,10 @@ export class LocalTarget implements DrillTarget {
       '--from',
       from,
     ];
-    // The serving agent may hold the operation lock for a scheduled backup: retry on "busy" (5).
-    // Asynchronous on purpose: the local S3 server of a backup-loss drill runs in this process.
+    // A one-shot backup may hold the operation lock: retry on "busy" (5). The API and the agent
+    // are stopped (stopApi), so "the database is in use" (5 too) should not last; if it does, the
+    // last message says so. Asynchronous on purpose: the local S3 server of a backup-loss drill
+    // runs in this process.
     for (let attempt = 1; ; attempt++) {
       const run = await runCommand(process.execPath, args, undefined, this.agentEnv());
       if (run.code === 0) {
@@ -163,6 +192,11 @@ export class LocalTarget implements DrillTarget {
     });
     if (run.status !== 0) throw new Error(`could not damage ${dbPath}: ${run.stderr}`);
     return `${run.stdout.trim()} in ${dbPath}`;
+  }
+
+  private async agentRestoresAtStart(): Promise<boolean> {
+    const res = await http<{ auto_restore?: { enabled?: boolean } }>(`${this.agent}/ready`).catch(() => null);
+    return res?.body.auto_restore?.enabled === true;
   }
 
   private agentEnv(): NodeJS.ProcessEnv {
@@ -187,8 +221,9 @@ export class LocalTarget implements DrillTarget {
       PRA_VAR_DIR: this.varDir,
       API_PORT: String(apiPort),
       AGENT_PORT: String(agentPort),
-      BACKUP_SCHEDULE: this.options.privateSchedule,
+      ...(this.options.privateSchedule ? { BACKUP_SCHEDULE: this.options.privateSchedule } : {}),
       LOG_LEVEL: 'warn',
+      ...(this.options.autoRestore ? { BACKUP_AUTO_RESTORE: 'latest' } : {}),
       ...(this.options.token ? { BACKUP_TOKEN: this.options.token } : {}),
     };
     const logFile = join(this.varDir, 'dev.log');

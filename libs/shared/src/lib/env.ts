@@ -154,3 +154,14 @@ export function readSizeOrShare(env: Env, name: string, fallback: SizeOrShare): 
   }
   return { bytes: Math.round(Number(size[1]) * unit) };
 }
+
+/**
+ * LOG_FORMAT, the same for both apps: `text` (Nest's readable lines, the default, used by make
+ * dev) or `json` (one JSON object per line, for a cluster's log stack; the manifests set it).
+ */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function readLogFormat(env: Env): LogFormat {
+  return readEnum(env, 'LOG_FORMAT', 'text', LOG_FORMATS);
+}

@@ -1,10 +1,13 @@
 import { INestApplication, LogLevel, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { LogLevelName } from '../lib/env';
+import type { LogFormat, LogLevelName } from '../lib/env';
+import { Redactor } from '../lib/log-format';
 import { Registry } from 'prom-client';
+import { AppLogger } from './app-logger';
 import { registerHttpMetrics } from './http-metrics';
 import { DomainErrorMapper, JsonErrorFilter } from './json-error.filter';
+import { registerRequestContext, requestIdOf } from './request-context';
 
 export interface HttpAppOptions {
   /** Largest accepted request body, in bytes. */
@@ -13,6 +16,21 @@ export interface HttpAppOptions {
   readonly mapDomainError?: DomainErrorMapper;
   /** LOG_LEVEL: this level and the more severe ones are logged. */
   readonly logLevel?: LogLevelName;
+  /** LOG_FORMAT: text (default) or json, one object per line. */
+  readonly logFormat?: LogFormat;
+  /** Values never to be logged (the bearer token, the S3 secrets); see Redactor. */
+  readonly redactor?: Redactor;
+}
+
+/** The logger of an app: LOG_FORMAT, LOG_LEVEL, and the secrets it must never print. */
+export function createAppLogger(
+  options: Pick<HttpAppOptions, 'logLevel' | 'logFormat' | 'redactor'>,
+): AppLogger {
+  return new AppLogger(
+    options.logFormat ?? 'text',
+    nestLogLevels(options.logLevel ?? 'log'),
+    options.redactor ?? new Redactor([]),
+  );
 }
 
 /** `warn` -> Nest's ['error', 'warn']. */
@@ -23,16 +41,19 @@ export function nestLogLevels(level: LogLevelName): LogLevel[] {
 
 /**
  * Creates a Nest application on Fastify with what both services share: the JSON error filter,
- * HTTP metrics, shutdown hooks (SIGTERM closes the database cleanly) and no `x-powered-by`.
+ * HTTP metrics, a request id per request (logged, and echoed in `X-Request-Id`), the logger
+ * (LOG_FORMAT, LOG_LEVEL, redaction), shutdown hooks (SIGTERM closes the database cleanly) and no
+ * `x-powered-by`.
  */
 export async function createHttpApp(
   module: Type<unknown> | ReturnType<typeof Object>,
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024 });
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024, genReqId: requestIdOf });
+  registerRequestContext(adapter.getInstance());
   registerHttpMetrics(adapter.getInstance(), options.registry);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
-    logger: nestLogLevels(options.logLevel ?? 'log'),
+    logger: createAppLogger(options),
     abortOnError: false,
   });
   app.useGlobalFilters(new JsonErrorFilter(options.mapDomainError));

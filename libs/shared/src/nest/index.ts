@@ -3,3 +3,5 @@ export * from './json-error.filter';
 export * from './http-metrics';
 export * from './http-app';
 export * from './metrics.controller';
+export * from './app-logger';
+export * from './request-context';

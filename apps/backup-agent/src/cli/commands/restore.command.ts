@@ -1,16 +1,24 @@
 import { BackupRef, LATEST, parseBackupRef, parseInstant } from '@pra-kit/shared';
-import { AgentCommand, OptionValues } from '../command';
-import { EXIT } from '../exit-codes';
+import { autoRestore } from '../../core/auto-restore';
+import { systemClock } from '../../core/ports';
+import { AgentCommand, CommandContext, OptionValues } from '../command';
+import { EXIT, exitCodeFor } from '../exit-codes';
 
 interface RestoreOptions {
+  /** `--auto`: restore the newest point only when the database is missing. */
+  readonly auto: boolean;
   readonly ref: BackupRef;
   readonly offline: boolean;
   readonly from: 'local' | 's3' | undefined;
   readonly dryRun: boolean;
+  readonly force: boolean;
   readonly allowGap: boolean;
 }
 
-/** `restore --id <id> | --latest | --at <instant> [--offline] [--from local|s3] [--dry-run] [--allow-gap]` */
+/**
+ * `restore --id <id> | --latest | --at <instant> [--offline [--force]] [--from local|s3] [--dry-run]
+ * [--allow-gap]`, or `restore --auto` (the init container of the auto-restore overlay).
+ */
 export const restoreCommand: AgentCommand<RestoreOptions> = {
   name: 'restore',
   options: {
@@ -20,29 +28,56 @@ export const restoreCommand: AgentCommand<RestoreOptions> = {
     offline: { type: 'boolean' },
     from: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    force: { type: 'boolean' },
+    auto: { type: 'boolean' },
     'allow-gap': { type: 'boolean' },
   },
   parse(values) {
+    if (values['auto'] === true) {
+      const other = ['id', 'latest', 'at', 'offline', 'from', 'dry-run', 'force', 'allow-gap'].filter(
+        (k) => values[k] !== undefined,
+      );
+      if (other.length > 0)
+        throw new Error(
+          `--auto restores the newest verified point, offline, only when the database is missing: it takes no ${other.map((k) => `--${k}`).join(', ')}`,
+        );
+      return {
+        auto: true,
+        ref: LATEST,
+        offline: true,
+        from: undefined,
+        dryRun: false,
+        force: false,
+        allowGap: false,
+      };
+    }
     const from = values['from'];
     if (from !== undefined && from !== 'local' && from !== 's3')
       throw new Error('--from must be local or s3');
+    const offline = values['offline'] === true;
+    if (values['force'] === true && !offline) throw new Error('--force goes with --offline only');
     return {
+      auto: false,
       ref: restoreRef(values),
-      offline: values['offline'] === true,
+      offline,
       from,
       dryRun: values['dry-run'] === true,
+      force: values['force'] === true,
       allowGap: values['allow-gap'] === true,
     };
   },
-  async run(options, { agent, io }) {
+  async run(options, context) {
+    if (options.auto) return runAuto(context);
+    const { agent, io } = context;
     const result = await agent.restore({
       ref: options.ref,
       mode: options.offline ? 'offline' : 'online',
       dryRun: options.dryRun,
       from: options.from,
+      force: options.force,
       allowGap: options.allowGap,
     });
-    io.out(JSON.stringify(result, null, 2));
+    io.out(io.format === 'json' ? JSON.stringify(result) : JSON.stringify(result, null, 2));
     return EXIT.ok;
   },
 };
@@ -67,4 +102,16 @@ function restoreRef(values: OptionValues): BackupRef {
   }
   if (id === undefined) throw new Error('which backup? give --id <id> or --latest (or --at <instant>)');
   return parseBackupRef(id);
+}
+
+/** `restore --auto`: prints what it did as JSON; exits like a restore when it was refused or failed. */
+async function runAuto({ agent, io, logger }: CommandContext): Promise<number> {
+  const outcome = await autoRestore(agent, { logger, clock: systemClock });
+  const printed = {
+    outcome: outcome.outcome,
+    detail: outcome.detail,
+    ...(outcome.outcome === 'restored' ? { result: outcome.result } : {}),
+  };
+  io.out(io.format === 'json' ? JSON.stringify(printed) : JSON.stringify(printed, null, 2));
+  return outcome.outcome === 'refused' || outcome.outcome === 'failed' ? exitCodeFor(outcome.error) : EXIT.ok;
 }
