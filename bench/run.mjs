@@ -17,9 +17,16 @@ import { round } from './lib/stats.mjs';
 import { apiSuite } from './suites/api.mjs';
 import { backupSuite } from './suites/backup.mjs';
 import { memorySuite } from './suites/memory.mjs';
+import { replicationSuite } from './suites/replication.mjs';
 import { restoreSuite } from './suites/restore.mjs';
 
-const SUITES = { api: apiSuite, backup: backupSuite, restore: restoreSuite, memory: memorySuite };
+const SUITES = {
+  api: apiSuite,
+  backup: backupSuite,
+  restore: restoreSuite,
+  memory: memorySuite,
+  replication: replicationSuite,
+};
 
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : Object.keys(SUITES);

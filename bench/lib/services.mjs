@@ -99,6 +99,9 @@ function serviceEnv({ dbPath, backupDir, apiPort, agentPort, extra = {} }) {
     // No scheduled backups: the benchmarks decide when a backup runs.
     BACKUP_SCHEDULE: '0 0 1 1 *',
     BACKUP_ON_START: 'false',
+    // Snapshots only (what the API, backup, restore and memory benchmarks measure; with replication
+    // the agent takes a chain's base snapshot at start). The replication benchmark turns it on.
+    BACKUP_REPLICATION: 'off',
     // Nor scheduled restore tests (one would run a minute after start).
     BACKUP_VERIFY_RESTORE_SCHEDULE: 'off',
     ...extra,
