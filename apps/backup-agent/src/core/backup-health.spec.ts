@@ -31,6 +31,13 @@ const snapshot = (ageSeconds: number) =>
     checkedWith: 'quick',
     checkedAt: now,
   });
+const storage = {
+  path: '/backup',
+  freeBytes: 100e6,
+  totalBytes: 200e6,
+  minFreeBytes: 20e6,
+  nextSnapshotBytes: 5e6,
+};
 const base: BackupHealthInput = {
   now,
   objectiveSeconds: 1,
@@ -54,13 +61,7 @@ const base: BackupHealthInput = {
   newestSnapshot: snapshot(3600),
   lastBackupSuccessAt: new Date(now.getTime() - 3600_000),
   lastBackupError: null,
-  storage: {
-    path: '/backup',
-    freeBytes: 100e6,
-    totalBytes: 200e6,
-    minFreeBytes: 20e6,
-    nextSnapshotBytes: 5e6,
-  },
+  storage,
   offsite: null,
 };
 
@@ -114,7 +115,7 @@ describe('backupHealth (GET /health/backups)', () => {
   it('a volume where the next snapshot does not fit is degraded, with the sizes', () => {
     const r = backupHealth({
       ...base,
-      storage: { ...base.storage!, freeBytes: 1 * 1024 * 1024, nextSnapshotBytes: 3 * 1024 * 1024 },
+      storage: { ...storage, freeBytes: 1 * 1024 * 1024, nextSnapshotBytes: 3 * 1024 * 1024 },
     });
     expect(r.status).toBe('degraded');
     expect(r.storage.ok).toBe(false);
