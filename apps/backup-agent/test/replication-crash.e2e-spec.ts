@@ -1,6 +1,5 @@
 import { readCatalogDir } from '@pra-kit/shared';
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotsInChains } from '../src/core/backup-agent';
@@ -9,6 +8,7 @@ import { LocalDirStore } from '../src/stores/local-dir.store';
 import { ChainCatalog } from '../src/replication/chain.catalog';
 import { LocalChainStore } from '../src/replication/local-chain.store';
 import { Layout, makeLayout, startAgentProcess, startApiProcess } from './support/agent-harness';
+import { recordState, rowsHash } from './support/db-state';
 
 /**
  * kill -9 of the agent at random moments, 20 times, while the real API takes writes: afterwards
@@ -16,29 +16,6 @@ import { Layout, makeLayout, startAgentProcess, startApiProcess } from './suppor
  * restores exactly (an instant no chain covers is refused, never restored wrong).
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rowsHash(db: Database.Database): string {
-  const hash = createHash('sha256');
-  for (const row of db.prepare('SELECT id, message FROM events ORDER BY id').raw().iterate()) {
-    hash.update(`${(row as unknown[])[0]}\t${(row as unknown[])[1]}\n`);
-  }
-  return hash.digest('hex');
-}
-
-/** The state at an instant, under the write lock (see replication.e2e-spec.ts). */
-function recordState(db: Database.Database): { at: number; hash: string } {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const hash = rowsHash(db);
-    const at = Date.now();
-    while (Date.now() <= at) {
-      /* the next millisecond */
-    }
-    return { at, hash };
-  } finally {
-    db.exec('ROLLBACK');
-  }
-}
 
 describe('kill -9 the agent while it replicates', () => {
   let layout: Layout;
@@ -62,7 +39,7 @@ describe('kill -9 the agent while it replicates', () => {
       }
     });
     const recorder = new Database(layout.dbPath, { timeout: 10_000 });
-    const states: { at: number; hash: string }[] = [];
+    const states: { at: number; hash: string; rows: number }[] = [];
     try {
       for (let kill = 0; kill < 20; kill++) {
         if (kill === 10) pauseMs = 0;
@@ -114,7 +91,7 @@ describe('kill -9 the agent while it replicates', () => {
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
       await catalog.materialize(plan, local.pathOf(plan.snapshot.backupId), file);
       const db = new Database(file);
-      const hash = rowsHash(db);
+      const { hash } = rowsHash(db);
       const integrity = db.pragma('integrity_check', { simple: true });
       db.close();
       restored++;
