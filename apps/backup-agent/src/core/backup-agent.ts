@@ -358,9 +358,12 @@ export class BackupAgent {
   private async replaceLive(reason: string, plan: RestorePlan): Promise<RestoreResult> {
     // A restore into a scratch file (the restore test) leaves the live database and its chain alone.
     if (plan.target !== undefined) return this.restorer.restore(plan);
-    // The safety snapshot that makes the restore undoable needs room like any backup.
+    // The safety snapshot that makes the restore undoable needs room like any backup, but never
+    // at the cost of the point being restored.
     if (!plan.dryRun)
-      await this.makeRoom(snapshotBytes(this.config.dbPath), 'the safety snapshot of the restore');
+      await this.makeRoom(snapshotBytes(this.config.dbPath), 'the safety snapshot of the restore', [
+        plan.manifest.id,
+      ]);
     if (!plan.dryRun) await this.replication?.pause(reason);
     try {
       const result = await this.restorer.restore(plan);
@@ -467,7 +470,10 @@ export class BackupAgent {
     const at = ref.kind === 'at' ? ref.at.toISOString() : 'latest';
     const target = new Date(Math.floor(plan.targetTimeUs / 1000));
     const scratch = join(this.config.backupDir, `.${snapshot.id}.pitr-${plan.toTx}.restore.tmp`);
-    await this.makeRoom(Math.ceil(snapshot.size * 1.5), `rebuilding the state of ${target.toISOString()}`);
+    // Room for the rebuilt copy, never by removing the snapshot it is rebuilt from (nor so its segments).
+    await this.makeRoom(Math.ceil(snapshot.size * 1.5), `rebuilding the state of ${target.toISOString()}`, [
+      snapshot.id,
+    ]);
     try {
       await (this.replication as Replication).materialize(plan, snapshotFile, scratch);
       makeStandalone(scratch);
@@ -630,16 +636,21 @@ export class BackupAgent {
   /**
    * Space-aware retention: keeps BACKUP_MIN_FREE free, plus `neededBytes` for what comes next, by
    * removing the oldest restore points first (a chain's segments before its new oldest snapshot go
-   * with it). Never the newest verified point, nor the live chain's newest snapshot. When even that
+   * with it). Never the newest verified point, nor the live chain's newest snapshot, nor the points in
+   * `keep` (what the operation under way is about to read). When even that
    * is not enough for `what` to fit at all, throws InsufficientStorageError; when it fits but eats
    * into the reserve, it goes on and says so. The caller holds the operation lock.
    */
-  private async makeRoom(neededBytes: number, what: string | null): Promise<string[]> {
+  private async makeRoom(
+    neededBytes: number,
+    what: string | null,
+    keep: readonly string[] = [],
+  ): Promise<string[]> {
     const removed: string[] = [];
     for (;;) {
       const { freeBytes, minFreeBytes, path } = await this.storage();
       if (freeBytes - neededBytes >= minFreeBytes) break;
-      const victim = await this.oldestRemovable();
+      const victim = await this.oldestRemovable(keep);
       if (victim) {
         await this.local.remove(victim);
         removed.push(victim);
@@ -666,15 +677,17 @@ export class BackupAgent {
     return removed;
   }
 
-  /** The oldest restore point space-aware retention may remove, or null. */
-  private async oldestRemovable(): Promise<string | null> {
+  /** The oldest restore point space-aware retention may remove (never one in `keep`), or null. */
+  private async oldestRemovable(keep: readonly string[]): Promise<string | null> {
     const list = await this.local.list(); // newest first
     const newestVerified = list.find((b) => b.manifest?.verification.ok === true)?.id;
     const newestLatest = list.find((b) => isLatestCandidate(b.manifest))?.id;
     const liveChain = this.replication?.status()?.chain ?? null;
     const liveNewest = liveChain ? list.find((b) => b.manifest?.chain?.id === liveChain)?.id : undefined;
-    const keep = new Set([newestVerified, newestLatest, liveNewest].filter((id): id is string => !!id));
-    const candidates = list.filter((b) => !keep.has(b.id));
+    const kept = new Set(
+      [...keep, newestVerified, newestLatest, liveNewest].filter((id): id is string => !!id),
+    );
+    const candidates = list.filter((b) => !kept.has(b.id));
     return candidates.length > 0 ? candidates[candidates.length - 1].id : null;
   }
 

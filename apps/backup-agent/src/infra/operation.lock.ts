@@ -12,7 +12,7 @@ export type OperationKind = 'backup' | 'restore' | 'verify' | 'prune' | 'restore
  * The cross-process part is an exclusive SQLite transaction on a lock file in the backup
  * directory: SQLite's POSIX locks are released by the kernel when the holder dies, so a `kill -9`
  * never leaves a stale lock behind. A second caller fails at once with OperationInProgressError
- * (HTTP 409), it does not queue.
+ * (HTTP 409), it does not queue. Taking it writes nothing to the volume, so it works on a full one.
  */
 export class OperationLock {
   private running: OperationKind | null = null;
@@ -30,6 +30,9 @@ export class OperationLock {
     try {
       mkdirSync(dirname(this.lockFile), { recursive: true });
       db = new Database(this.lockFile, { timeout: 0 });
+      // The rollback journal in memory: on a full volume a journal file could not be created, and
+      // the lock must still be taken there, since freeing space is an operation that needs it.
+      db.pragma('journal_mode = MEMORY');
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db?.close();

@@ -62,7 +62,7 @@ export class ReplicationService implements Replication {
     this.offsiteCatalog = offsite ? new ChainCatalog(offsite.store, offsite.snapshots) : null;
     this.replicator = settings.follow
       ? new Replicator(
-          { dbPath: settings.dbPath, syncIntervalMs: settings.syncIntervalMs },
+          { dbPath: settings.dbPath, syncIntervalMs: settings.syncIntervalMs, onNoSpace: settings.onNoSpace },
           this.store,
           takeBaseSnapshot,
           clock,
