@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { COMMIT_CLOCK_ROW, COUNTERS_TABLE } from '@pra-kit/shared';
+import { isCorruptionError } from '../infra/sqlite-file';
 import { WalPosition } from './segment.codec';
 import { leafRecords, rootPageOf, usableSizeOf } from './sqlite-record';
 import {
@@ -542,8 +543,7 @@ function guarded<T>(step: () => T): T {
   try {
     return step();
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) {
+    if (isCorruptionError(err)) {
       throw new ChainBreak(`the live database is damaged (${(err as Error).message})`);
     }
     throw err;
