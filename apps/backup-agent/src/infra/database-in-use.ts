@@ -33,7 +33,9 @@ export function checkExclusiveAccess(path: string): AccessCheck {
     return { inUse: false };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return { inUse: true };
+    // Extended codes too: SQLITE_BUSY_RECOVERY is another connection recovering the WAL.
+    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')))
+      return { inUse: true };
     return { inUse: null, detail: describeSqliteError(err) };
   } finally {
     db?.close();
