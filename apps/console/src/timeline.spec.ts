@@ -7,7 +7,7 @@ import {
   exposureGaps,
   freshness,
   layoutTimeline,
-  rangeAt,
+  instantInRange,
   restorableIntervals,
   ticks,
 } from './timeline';
@@ -269,11 +269,23 @@ describe('ticks', () => {
   });
 });
 
-describe('rangeAt', () => {
-  it('finds the range holding an instant', () => {
-    const ranges = [range('a', s(0), s(10)), range('b', s(20), s(30))];
-    expect(rangeAt(ranges, s(25))?.id).toBe('b');
-    expect(rangeAt(ranges, s(15))).toBeNull();
+describe('instantInRange', () => {
+  it('chooses the whole second at or before the click, inside the range', () => {
+    const r = range('a', s(10) + 500, s(20) + 250);
+    expect(instantInRange(r, s(15) + 700)).toBe(s(15));
+    expect(instantInRange(r, s(30))).toBe(s(20)); // past the end: its last whole second
+  });
+
+  it('never chooses a second before the range starts (the agent would refuse it)', () => {
+    const r = range('a', s(10) + 500, s(20));
+    expect(instantInRange(r, s(10) + 600)).toBe(s(11)); // s(10) is before the range
+    expect(instantInRange(r, s(5))).toBe(s(11));
+  });
+
+  it('in a range holding no whole second, the clicked instant itself', () => {
+    const r = range('a', s(10) + 200, s(10) + 700);
+    expect(instantInRange(r, s(10) + 400)).toBe(s(10) + 400);
+    expect(instantInRange(r, s(9))).toBe(s(10) + 200);
   });
 });
 

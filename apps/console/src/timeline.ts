@@ -352,7 +352,14 @@ export function tickStep(ticksAt: readonly number[]): number {
   return ticksAt.length > 1 ? ticksAt[1] - ticksAt[0] : MINUTE;
 }
 
-/** The range holding an instant, if any (a click on the continuous lane). */
-export function rangeAt(ranges: readonly RestorableRange[], t: number): RestorableRange | null {
-  return ranges.find((r) => t >= r.from && t <= r.to) ?? null;
+/**
+ * The instant a click at `t` on a range chooses (ms): the whole second at or before it, kept inside
+ * the range (a second rounded down from the range's first instant would be before it, and refused);
+ * in a range shorter than a second that holds no whole second, the clicked instant itself.
+ */
+export function instantInRange(range: RestorableRange, t: number): number {
+  const clamped = Math.min(range.to, Math.max(range.from, t));
+  const second = Math.floor(clamped / 1000) * 1000;
+  if (second >= range.from) return second;
+  return second + 1000 <= range.to ? second + 1000 : clamped;
 }

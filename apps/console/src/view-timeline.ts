@@ -1,7 +1,15 @@
 import { Child, h, s } from './dom';
 import { formatAge, formatBytes, formatDuration, formatRows, formatTime, isoSeconds } from './format';
 import type { RestorableRange, RestorePoint } from './model';
-import { AXIS_LEFT, LANE_HEIGHT, LaneKey, MARK_RADIUS, rangeAt, tickStep, TimelineLayout } from './timeline';
+import {
+  AXIS_LEFT,
+  instantInRange,
+  LANE_HEIGHT,
+  LaneKey,
+  MARK_RADIUS,
+  tickStep,
+  TimelineLayout,
+} from './timeline';
 
 export interface TimelineHandlers {
   choosePoint(point: RestorePoint): void;
@@ -82,9 +90,8 @@ export function renderTimeline(
         rx: 4,
         'data-range': item.id,
         onclick: (e: Event) => {
-          const t = instantFromClick(e as MouseEvent, layout);
-          const range = rangeAt([item], t) ?? item;
-          handlers.chooseInstant(isoSeconds(Math.min(range.to, Math.max(range.from, t))));
+          const at = instantInRange(item, instantFromClick(e as MouseEvent, layout));
+          handlers.chooseInstant(at % 1000 === 0 ? isoSeconds(at) : new Date(at).toISOString());
         },
       },
       s('title', {}, `${label}. Click to choose an instant.`),
