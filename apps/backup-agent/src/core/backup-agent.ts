@@ -114,6 +114,14 @@ export interface AgentParts {
   readonly logger: Logger;
 }
 
+/** Space on the backup volume, and the reserve retention keeps free there. */
+export interface VolumeSpace {
+  readonly path: string;
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+  readonly minFreeBytes: number;
+}
+
 /**
  * The backup domain's entry point, used by the HTTP API, the scheduler and the CLI alike. Every
  * backup and restore runs under the operation lock: one at a time, across processes.
@@ -321,29 +329,22 @@ export class BackupAgent {
 
   /**
    * Space on the backup volume: free and total bytes, and the reserve retention keeps free
-   * (BACKUP_MIN_FREE, 10% of the volume by default).
+   * (BACKUP_MIN_FREE, 10% of the volume by default). A statfs: cheap enough for every scrape and
+   * every step of space-aware retention.
    */
-  async storage(): Promise<{
-    path: string;
-    freeBytes: number;
-    totalBytes: number;
-    minFreeBytes: number;
-    /** What the next snapshot will take (the live database's size, with a margin). */
-    nextSnapshotBytes: number;
-  }> {
+  async volumeSpace(): Promise<VolumeSpace> {
     await mkdir(this.config.backupDir, { recursive: true });
     const s = await statfs(this.config.backupDir);
     const totalBytes = s.blocks * s.bsize;
     const minFree = this.config.minFree ?? { percent: 10 };
     const minFreeBytes =
       'bytes' in minFree ? minFree.bytes : Math.floor((totalBytes * minFree.percent) / 100);
-    return {
-      path: this.config.backupDir,
-      freeBytes: s.bavail * s.bsize,
-      totalBytes,
-      minFreeBytes,
-      nextSnapshotBytes: snapshotBytes(this.config.dbPath),
-    };
+    return { path: this.config.backupDir, freeBytes: s.bavail * s.bsize, totalBytes, minFreeBytes };
+  }
+
+  /** The volume's space, and what the next snapshot will take (the live database's size, with a margin). */
+  async storage(): Promise<VolumeSpace & { readonly nextSnapshotBytes: number }> {
+    return { ...(await this.volumeSpace()), nextSnapshotBytes: snapshotBytes(this.config.dbPath) };
   }
 
   /** Every replication chain and what it can restore, newest first (empty without replication). */
@@ -648,7 +649,7 @@ export class BackupAgent {
   ): Promise<string[]> {
     const removed: string[] = [];
     for (;;) {
-      const { freeBytes, minFreeBytes, path } = await this.storage();
+      const { freeBytes, minFreeBytes, path } = await this.volumeSpace();
       if (freeBytes - neededBytes >= minFreeBytes) break;
       const victim = await this.oldestRemovable(keep);
       if (victim) {

@@ -122,13 +122,13 @@ export class AgentMetrics {
       'Backups and restores refused because the backup volume had no room, even after retention (HTTP 507)',
       () => s.insufficientStorageTotal,
     );
-    const storage = () => agent.storage().catch(() => null);
+    const space = () => agent.volumeSpace().catch(() => null);
     new Gauge({
       name: 'pra_backup_volume_free_bytes',
       help: 'Free bytes on the backup volume',
       registers: [registry],
       async collect() {
-        this.set((await storage())?.freeBytes ?? 0);
+        this.set((await space())?.freeBytes ?? 0);
       },
     });
     new Gauge({
@@ -136,7 +136,7 @@ export class AgentMetrics {
       help: 'Free bytes retention keeps on the backup volume (BACKUP_MIN_FREE)',
       registers: [registry],
       async collect() {
-        this.set((await storage())?.minFreeBytes ?? 0);
+        this.set((await space())?.minFreeBytes ?? 0);
       },
     });
     this.skippedTicks = new Counter({
