@@ -298,17 +298,8 @@ export class BackupAgent {
     if (pointInTime) return this.restorePointInTime(pointInTime, ref, request);
     const stored = ref as StoredRef;
     const source = await this.locate(stored, request.from);
-    let file = this.local.pathOf(source.id);
-    let download: string | null = null;
-    try {
-      if (source.from === 's3') {
-        // Downloaded (and decrypted) beside the backups, then verified like a local backup.
-        download = join(this.config.backupDir, `.${source.id}.download.tmp`);
-        await mkdir(this.config.backupDir, { recursive: true });
-        await (this.offsite as Offsite).store.fetch(source.id, download);
-        file = download;
-      }
-      return await this.replaceLive(`restored ${source.id}`, {
+    return this.withFile(source.id, source.from === 's3', (file) =>
+      this.replaceLive(`restored ${source.id}`, {
         manifest: source.manifest,
         file,
         from: source.from,
@@ -316,9 +307,23 @@ export class BackupAgent {
         dryRun: request.dryRun ?? false,
         force: request.force ?? false,
         ...(request.into !== undefined ? { target: request.into } : {}),
-      });
+      }),
+    );
+  }
+
+  /**
+   * Runs `use` with the file of a stored backup: the local one, or, from the bucket, a copy
+   * downloaded (and decrypted) beside the backups, removed afterwards. The caller verifies it.
+   */
+  private async withFile<T>(id: string, fromBucket: boolean, use: (file: string) => Promise<T>): Promise<T> {
+    if (!fromBucket) return use(this.local.pathOf(id));
+    const download = join(this.config.backupDir, `.${id}.download.tmp`);
+    try {
+      await mkdir(this.config.backupDir, { recursive: true });
+      await (this.offsite as Offsite).store.fetch(id, download);
+      return await use(download);
     } finally {
-      if (download) await removeQuietly(download);
+      await removeQuietly(download);
     }
   }
 
@@ -440,25 +445,11 @@ export class BackupAgent {
     const store = fromBucket ? (this.offsite as Offsite).store : this.local;
     const snapshot = await store.stat(plan.snapshot.backupId);
     if (!snapshot?.manifest) throw new BackupNotFoundError(plan.snapshot.backupId, `in ${store.location}`);
-    // From the bucket, the snapshot is downloaded (and decrypted) beside the backups first.
-    const download = fromBucket ? join(this.config.backupDir, `.${snapshot.id}.download.tmp`) : null;
-    try {
-      if (download) {
-        await mkdir(this.config.backupDir, { recursive: true });
-        await (this.offsite as Offsite).store.fetch(snapshot.id, download);
-      }
-      const snapshotFile = download ?? this.local.pathOf(snapshot.id);
-      await this.restorer.verify({ manifest: snapshot.manifest, file: snapshotFile });
-      return await this.replayAndRestore(
-        plan,
-        ref,
-        request,
-        snapshot as StoredBackup & { manifest: BackupManifest },
-        snapshotFile,
-      );
-    } finally {
-      if (download) await removeQuietly(download);
-    }
+    const stored = snapshot as StoredBackup & { manifest: BackupManifest };
+    return this.withFile(stored.id, fromBucket, async (snapshotFile) => {
+      await this.restorer.verify({ manifest: stored.manifest, file: snapshotFile });
+      return this.replayAndRestore(plan, ref, request, stored, snapshotFile);
+    });
   }
 
   private async replayAndRestore(
