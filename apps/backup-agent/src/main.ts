@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, formatLogLine, logProcessWarnings, readLogFormat, Redactor } from '@pra-kit/shared';
+import { ConfigError, formatLogLine, logProcessWarnings, Redactor } from '@pra-kit/shared';
 import { listen } from '@pra-kit/shared/nest';
-import { runCommand, USAGE } from './cli/agent-cli';
+import { logFormatOf, runCommand, USAGE } from './cli/agent-cli';
 import { EXIT } from './cli/exit-codes';
 import { parseAgentConfig } from './config/agent-config';
 import { createAgentApp } from './http/create-agent-app';
@@ -19,7 +19,7 @@ async function serve(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number | null> {
-  logProcessWarnings(logFormatOrText(), Redactor.fromEnv(process.env));
+  logProcessWarnings(logFormatOf(process.env), Redactor.fromEnv(process.env));
   lowerCpuPriority(); // background work: the API gets the CPU first (see cpu-priority.ts)
   const [command = 'serve', ...rest] = argv;
   if (command === '--help' || command === '-h' || command === 'help') {
@@ -52,16 +52,7 @@ function fatalLine(err: unknown): string {
   const redactor = Redactor.fromEnv(process.env);
   const message = err instanceof ConfigError ? err.message : String((err as Error)?.message ?? err);
   const stack = err instanceof ConfigError ? undefined : (err as Error)?.stack;
-  return logFormatOrText() === 'json'
+  return logFormatOf(process.env) === 'json'
     ? formatLogLine('json', redactor, { level: 'fatal', context: 'Main', message, stack })
     : redactor.redact(`backup-agent: ${stack ?? message}`);
-}
-
-/** LOG_FORMAT, or text when it is invalid (the configuration error then says so). */
-function logFormatOrText(): 'text' | 'json' {
-  try {
-    return readLogFormat(process.env);
-  } catch {
-    return 'text';
-  }
 }

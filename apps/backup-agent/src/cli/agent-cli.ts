@@ -125,7 +125,7 @@ function parseOptions(command: AgentCommand, args: string[]): OptionValues {
 }
 
 /** LOG_FORMAT, or text when it is invalid (the configuration error then says why). */
-function logFormatOf(env: NodeJS.ProcessEnv): LogFormat {
+export function logFormatOf(env: NodeJS.ProcessEnv): LogFormat {
   try {
     return readLogFormat(env);
   } catch {
