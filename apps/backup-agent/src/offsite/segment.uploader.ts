@@ -85,11 +85,6 @@ export class SegmentUploader {
     await this.runner.stop();
   }
 
-  /** Runs a pass now (tests; and the one-shot commands' final upload). */
-  async sync(): Promise<void> {
-    await this.runPass();
-  }
-
   status(): SegmentUploadStatus {
     const now = this.clock.now().getTime();
     return {
