@@ -161,7 +161,7 @@ export async function runDrill(
           ? { maxLost: scenario.defaultMaxLost }
           : {}),
         ...(options.objectives.rpoSeconds === undefined && replicated && scenario.replicatedRpo
-          ? { rpoSeconds: await rpoObjective(target) }
+          ? { rpoSeconds: (health as HealthReport).rpo.objective_seconds }
           : {}),
       },
       extraChecks: [...extraChecks, ...pointInTimeChecks(ctx, writer.acks, stored, restored)],
@@ -237,10 +237,6 @@ interface HealthReport {
 async function replicationHealth(target: DrillTarget): Promise<HealthReport | null> {
   const res = await http<HealthReport>(`${target.agentUrl()}/health/backups`);
   return res.status === 200 && res.body.replication ? res.body : null;
-}
-
-async function rpoObjective(target: DrillTarget): Promise<number> {
-  return (await httpOk<HealthReport>(`${target.agentUrl()}/health/backups`)).rpo.objective_seconds;
 }
 
 /**
