@@ -1,5 +1,5 @@
-import { LATEST, restorePathOf } from '@pra-kit/shared';
-import { HttpError, http, httpOk, pollUntil } from '../http';
+import { BackupRef, LATEST, restorePathOf } from '@pra-kit/shared';
+import { HttpError, http, httpOk, pollUntil, sleep } from '../http';
 import { DrillTarget, RestoreOutcome } from '../targets/drill-target';
 import { Timeline } from '../timeline';
 
@@ -128,16 +128,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
         'restore',
         `the newest verified backup, online, through the agent (POST ${restorePathOf(LATEST)})`,
       );
-      const result = await httpOk<{
-        restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
-        notes: string[];
-      }>(`${agent}${restorePathOf(LATEST)}`, {
-        method: 'POST',
-        token: target.token,
-        timeoutMs: 120_000,
-      }).catch((err: HttpError) => {
-        throw new Error(`online restore failed: ${err.message}`);
-      });
+      const result = await onlineRestore(target, LATEST, 'online restore');
       const r = result.restored;
       timeline.mark(
         'restored',
@@ -158,22 +149,13 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       ctx.instant = Date.now();
       const chosen = new Date(ctx.instant).toISOString();
       ctx.timeline.mark('instant chosen', `${chosen}: the state to go back to`);
-      await new Promise((r) => setTimeout(r, ctx.afterFaultSeconds * 1000)); // writes go on after it
+      await sleep(ctx.afterFaultSeconds * 1000); // writes go on after it
       return `restore to ${chosen}, ${ctx.afterFaultSeconds} s of writes later`;
     },
     recover: async ({ target, timeline, instant }) => {
-      const at = new Date(instant as number).toISOString();
-      timeline.mark('restore', `online, through the agent: POST /restore?at=${at}`);
-      const result = await httpOk<{
-        restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
-        point_in_time?: { transactions: number; snapshot: string };
-      }>(`${target.agentUrl()}/restore?at=${encodeURIComponent(at)}`, {
-        method: 'POST',
-        token: target.token,
-        timeoutMs: 120_000,
-      }).catch((err: HttpError) => {
-        throw new Error(`point-in-time restore failed: ${err.message}`);
-      });
+      const ref = { kind: 'at', at: new Date(instant as number) } as const;
+      timeline.mark('restore', `online, through the agent: POST /restore?at=${ref.at.toISOString()}`);
+      const result = await onlineRestore(target, ref, 'point-in-time restore');
       const r = result.restored;
       timeline.mark(
         'restored',
@@ -183,6 +165,24 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     },
   },
 };
+
+/** What the agent answers to POST /restore (the fields the drill reports). */
+interface RestoreAnswer {
+  readonly restored: { id: string; created_at: string; rows: number; from: 'local' | 's3' };
+  readonly notes: string[];
+  readonly point_in_time?: { transactions: number; snapshot: string };
+}
+
+/** An online restore through the agent, with the token; `what` names it if it fails. */
+function onlineRestore(target: DrillTarget, ref: BackupRef, what: string): Promise<RestoreAnswer> {
+  return httpOk<RestoreAnswer>(`${target.agentUrl()}${restorePathOf(ref)}`, {
+    method: 'POST',
+    token: target.token,
+    timeoutMs: 120_000,
+  }).catch((err: HttpError) => {
+    throw new Error(`${what} failed: ${err.message}`);
+  });
+}
 
 interface AutoRestoreView {
   restores_total: number;
