@@ -26,7 +26,7 @@ import { seedDatabase } from '../lib/db.mjs';
 import { measure, summarize, warmUp } from '../lib/load.mjs';
 import { startS3Server } from '../lib/s3-server.mjs';
 import { commitTimes, listSegments } from '../lib/segments.mjs';
-import { json, REPO_ROOT, startAgent, startApi } from '../lib/services.mjs';
+import { addRows, json, REPO_ROOT, startAgent, startApi } from '../lib/services.mjs';
 import { median, quantile, round } from '../lib/stats.mjs';
 
 const ROWS = 1_000_000;
@@ -530,15 +530,6 @@ function runWriter(args, { env = {}, deadlineMs = 600_000 } = {}) {
       else reject(new Error(`writer exited with ${code}: ${out}`));
     });
   });
-}
-
-/** Writes `n` events through the API, 16 at a time. */
-async function addRows(apiUrl, n) {
-  for (let done = 0; done < n; done += 16) {
-    await Promise.all(
-      Array.from({ length: Math.min(16, n - done) }, () => json(`${apiUrl}/add?message=later`)),
-    );
-  }
 }
 
 /** SIGTERM, and SIGKILL if it is still there after 5 s (an upload in progress is not waited for). */

@@ -9,7 +9,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { seedDatabase } from '../lib/db.mjs';
-import { agentCommand, json, startAgent, startApi } from '../lib/services.mjs';
+import { addRows, agentCommand, json, startAgent, startApi } from '../lib/services.mjs';
 import { median, round } from '../lib/stats.mjs';
 
 const ROWS = 1_000_000;
@@ -126,14 +126,5 @@ async function waitForCount(apiUrl, rows, timeoutMs = 60_000) {
     }
     if (performance.now() > deadline) throw new Error(`/count did not reach ${rows} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
-/** Writes `n` events through the API, 16 at a time. */
-async function addRows(apiUrl, n) {
-  for (let done = 0; done < n; done += 16) {
-    await Promise.all(
-      Array.from({ length: Math.min(16, n - done) }, () => json(`${apiUrl}/add?message=later`)),
-    );
   }
 }
