@@ -1,6 +1,5 @@
 import { builtEntry, seedEventsDb } from '@pra-kit/shared/testing';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBackupAgent } from '../src/agent.factory';
@@ -14,6 +13,7 @@ import {
   startApiProcess,
   until,
 } from './support/agent-harness';
+import { sha256 } from './support/s3-server';
 
 /**
  * Restore verification on a schedule, with the real agent: every second here
@@ -30,7 +30,7 @@ describe('scheduled restore tests (real agent)', () => {
   afterEach(() => layout.remove());
 
   const TOKEN = 'restore-test-token-0123456789';
-  const liveSha = () => createHash('sha256').update(readFileSync(layout.dbPath)).digest('hex');
+  const liveSha = () => sha256(readFileSync(layout.dbPath));
   const scratch = () => readdirSync(layout.backupDir).filter((n) => n.includes('restore-test.db'));
   interface Listed {
     id: string;
@@ -166,7 +166,7 @@ describe('scheduled restore test with continuous replication (point in time)', (
       );
       for (let i = 0; i < 30; i++) await (await fetch(`${api.baseUrl}/add?message=after-${i}`)).arrayBuffer();
       await new Promise((r) => setTimeout(r, 800)); // the 50 rows are older than the instant tested
-      const live = createHash('sha256').update(readFileSync(layout.dbPath)).digest('hex');
+      const live = sha256(readFileSync(layout.dbPath));
 
       const outcome = await agent.testRestore({ lookbackMs: 500 });
       expect(outcome).toMatchObject({
@@ -186,7 +186,7 @@ describe('scheduled restore test with continuous replication (point in time)', (
       expect(
         readdirSync(layout.backupDir).filter((n) => n.includes('restore-test.db') || n.includes('.pitr-')),
       ).toEqual([]);
-      expect(createHash('sha256').update(readFileSync(layout.dbPath)).digest('hex')).toBe(live);
+      expect(sha256(readFileSync(layout.dbPath))).toBe(live);
       expect((await agent.chains()).filter((c) => c.status === 'live')).toHaveLength(1); // the chain goes on
     } finally {
       await agent.replication?.stop();
